@@ -1,0 +1,26 @@
+// Reader for Go heap dumps as written by runtime/debug.WriteHeapDump
+// (header "go1.7 heap dump\n", Go 1.7 to at least 1.25). The record layout is
+// in formats/go/README.md and ../shared/docs/go-heapdump.md.
+//
+// Contract:
+// - Every length and count is checked against the bytes that remain before it
+//   is used, so no input can make the reader allocate more than a small
+//   multiple of the input's size or read outside it.
+// - Headers go1.3 .. go1.6 are refused naming the version.
+// - A dump that ends before its EOF record throws InputError "truncated at
+//   offset X after N objects ..." unless ReadOptions::allow_truncated.
+// - Linear in the input; one pass; no object contents are copied.
+#pragma once
+
+#include <span>
+
+#include "heapwalk/dump.h"
+#include "heapwalk/input.h"
+#include "heapwalk/reader.h"
+
+namespace heapwalk::go {
+
+bool sniff(std::span<const uint8_t> bytes);
+DumpFacts read(const InputBuffer& input, const ReadOptions& options);
+
+}  // namespace heapwalk::go

@@ -1,0 +1,100 @@
+#include "common_options.h"
+
+#include <cmath>
+#include <iostream>
+
+#include "heapwalk/error.h"
+
+namespace heapwalk::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* format_name(OutputFormat f) {
+  switch (f) {
+    case OutputFormat::kText: return "text";
+    case OutputFormat::kJson: return "json";
+    case OutputFormat::kDot: return "dot";
+  }
+  return "?";
+}
+
+}  // namespace
+
+VerbParser::VerbParser(std::string verb, std::string usage, std::vector<OutputFormat> formats)
+    : verb_(std::move(verb)), usage_(std::move(usage)), formats_(std::move(formats)), desc_("Options") {
+  std::string choices;
+  for (OutputFormat f : formats_) choices += (choices.empty() ? "" : "|") + std::string(format_name(f));
+  desc_.add_options()("help,h", "show this help")
+      ("format", po::value(&format_text_)->default_value("text"), ("output format: " + choices).c_str())
+      ("max-decompressed", po::value(&max_decompressed_text_),
+       "refuse zstd input that decompresses to more than SIZE (default: physical memory)")
+      ("allow-truncated", "analyse a dump that was cut short (what is missing is reported)");
+}
+
+bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out, size_t min_files,
+                       size_t max_files) {
+  po::options_description all;
+  all.add(desc_);
+  all.add_options()("file", po::value(&out.files));
+  po::positional_options_description positional;
+  positional.add("file", -1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm_);
+    po::notify(vm_);
+  } catch (const po::error& e) {
+    throw UsageError(verb_ + ": " + e.what());
+  }
+  if (vm_.count("help")) {
+    std::cout << "usage: heapwalk " << verb_ << " " << usage_ << "\n\n" << desc_ << "\n";
+    out.help = true;
+    return false;
+  }
+  bool known = false;
+  for (OutputFormat f : formats_) {
+    if (format_text_ == format_name(f)) {
+      out.format = f;
+      known = true;
+    }
+  }
+  if (!known) throw UsageError(verb_ + ": unknown --format '" + format_text_ + "'");
+  if (!max_decompressed_text_.empty())
+    out.load.input.max_decompressed_bytes = parse_size(max_decompressed_text_);
+  out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
+  if (out.files.size() < min_files || out.files.size() > max_files)
+    throw UsageError(verb_ + ": expected " +
+                     (min_files == max_files ? std::to_string(min_files)
+                                             : std::to_string(min_files) + " to " + std::to_string(max_files)) +
+                     " FILE argument" + (max_files == 1 ? "" : "s") + ", got " +
+                     std::to_string(out.files.size()) + " (usage: heapwalk " + verb_ + " " + usage_ + ")");
+  return true;
+}
+
+uint64_t parse_size(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw UsageError("not a size: '" + text + "' (examples: 4096, 64KiB, 512MiB, 1.5GB)");
+  }
+  std::string unit = text.substr(used);
+  static const struct {
+    const char* name;
+    double factor;
+  } kUnits[] = {{"", 1},        {"B", 1},         {"KiB", 1024.0},  {"MiB", 1048576.0},
+                {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3},  {"MB", 1e6},
+                {"GB", 1e9},    {"TB", 1e12},     {"K", 1024.0},    {"M", 1048576.0},
+                {"G", 1073741824.0}};
+  for (const auto& u : kUnits) {
+    if (unit == u.name) {
+      double bytes = value * u.factor;
+      if (!(bytes >= 0) || bytes > 1.8e19) throw UsageError("size out of range: '" + text + "'");
+      return static_cast<uint64_t>(std::llround(bytes));
+    }
+  }
+  throw UsageError("unknown size unit in '" + text + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+}
+
+}  // namespace heapwalk::cli

@@ -1,0 +1,271 @@
+// heapwalk summary FILE [--format text|json]
+//
+// One screen on what the dump holds. The JSON is built first and the text is
+// rendered from it, so the two can never disagree.
+#include <iostream>
+#include <map>
+
+#include "common_options.h"
+#include "heapwalk/error.h"
+#include "heapwalk/passes/mark.h"
+#include "heapwalk/report/format.h"
+#include "heapwalk/report/json.h"
+#include "verb.h"
+
+namespace heapwalk::cli {
+
+using report::Json;
+
+namespace {
+
+const char* const kSummaryStats[] = {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys",
+                                     "Sys",       "TotalAlloc",  "Mallocs",   "Frees",
+                                     "NumGC"};
+
+int stat_index(const std::string& name) {
+  for (int i = 0; i <= kNumGC; ++i)
+    if (name == mem_stat_name(i)) return i;
+  return -1;
+}
+
+// Compares the object records with MemStats and says why they differ.
+Json memstats_check(const Snapshot& s, uint64_t objects, uint64_t bytes) {
+  Json j;
+  const DumpFacts& f = s.facts();
+  if (!f.has_memstats) {
+    j["agrees"] = false;
+    j["explanation"] = "the dump has no memstats record";
+    return j;
+  }
+  uint64_t heap_objects = f.memstats[kHeapObjects], heap_alloc = f.memstats[kHeapAlloc];
+  uint64_t real_objects = objects - s.phantom_count(), real_bytes = bytes - s.phantom_bytes();
+  j["record_objects"] = real_objects;
+  j["record_bytes"] = real_bytes;
+  j["heap_objects_delta"] = static_cast<int64_t>(real_objects - heap_objects);
+  j["heap_alloc_delta"] = static_cast<int64_t>(real_bytes - heap_alloc);
+  bool agrees = real_objects == heap_objects && real_bytes == heap_alloc;
+  j["agrees"] = agrees;
+  std::string why;
+  if (agrees) {
+    why = s.phantom_count() ? "object records, less " + report::count(s.phantom_count()) +
+                                  " span-bitmap records (Go 1.22+), equal HeapObjects and HeapAlloc"
+                            : "object records equal HeapObjects and HeapAlloc exactly";
+  } else if (real_objects < heap_objects) {
+    why = "fewer records than HeapObjects: MemStats are read before the dump writer finishes "
+          "sweeping, so objects a finished collection freed are counted there but not dumped";
+  } else {
+    why = "more records than HeapObjects: slots the runtime does not count as objects were "
+          "dumped (for Go 1.22+, span bitmap records not recognised as such)";
+  }
+  j["explanation"] = why;
+  return j;
+}
+
+Json build(const Snapshot& s, const std::string& file) {
+  const DumpFacts& f = s.facts();
+  Json j;
+  j["schema"] = report::kJsonSchema;
+
+  Json dump;
+  dump["file"] = file;
+  dump["format"] = f.format;
+  dump["go_version"] = f.params.go_version;
+  dump["arch"] = f.params.arch;
+  dump["ptr_size"] = f.params.pointer_size;
+  dump["big_endian"] = f.params.big_endian;
+  dump["bytes"] = s.input().bytes().size();
+  if (s.input().was_compressed()) dump["compressed_bytes"] = s.input().compressed_size();
+  dump["truncated"] = f.truncated;
+  if (f.truncated) dump["truncated_at"] = f.truncated_at;
+  j["dump"] = dump;
+
+  Json records;
+  for (int tag = 1; tag < kRecordTagCount; ++tag) records[record_tag_name(tag)] = f.record_counts[tag];
+  j["records"] = records;
+
+  uint64_t bytes = 0;
+  for (ObjectId id = 1; id <= s.object_count(); ++id) bytes += s.size(id);
+  Json objects;
+  objects["count"] = s.object_count();
+  objects["bytes"] = bytes;
+  objects["span_bitmap_records"] = {{"count", s.phantom_count()}, {"bytes", s.phantom_bytes()}};
+  j["objects"] = objects;
+
+  const PointerStats& p = s.stats();
+  j["pointers"] = {{"fields", p.fields},         {"nil", p.nil},
+                   {"heap_edges", p.heap_edges}, {"interior", p.interior},
+                   {"self", p.self},             {"unresolved", p.unresolved}};
+
+  Json roots;
+  std::array<uint64_t, kRootKindCount> by_kind{};
+  for (const Root& r : s.roots())
+    if (r.target != kNoObject) ++by_kind[static_cast<int>(r.kind)];
+  for (int k = 0; k < kRootKindCount; ++k) roots[root_kind_name(static_cast<RootKind>(k))] = by_kind[k];
+  j["roots"] = roots;
+  j["root_words"] = {{"count", p.root_words}, {"nil", p.root_nil}, {"outside_heap", p.root_unresolved}};
+
+  Json goroutines;
+  goroutines["count"] = f.goroutines.size();
+  std::map<std::string, uint64_t> by_status, by_reason;
+  uint64_t system = 0;
+  for (const GoroutineRecord& g : f.goroutines) {
+    std::string title = goroutine_title(g);
+    std::string state = title.substr(title.find('[') + 1);
+    state.pop_back();
+    (g.status == 4 ? by_reason : by_status)[state]++;
+    system += g.system;
+  }
+  goroutines["system"] = system;
+  goroutines["by_status"] = by_status;
+  goroutines["by_wait_reason"] = by_reason;
+  j["goroutines"] = goroutines;
+
+  if (f.has_memstats) {
+    Json ms;
+    for (const char* name : kSummaryStats) ms[name] = f.memstats[stat_index(name)];
+    j["memstats"] = ms;
+  }
+  j["memstats_check"] = memstats_check(s, s.object_count(), bytes);
+
+  if (!f.truncated) {
+    MarkResult m = mark(s);
+    j["live"] = {{"objects", m.live_objects}, {"bytes", m.live_bytes}};
+    j["unreachable"] = {{"objects", m.unreachable_objects}, {"bytes", m.unreachable_bytes}};
+    Json by_root;
+    for (int k = 0; k < kRootKindCount; ++k)
+      by_root[root_kind_name(static_cast<RootKind>(k))] = {{"objects", m.live_objects_by_root[k]},
+                                                           {"bytes", m.live_bytes_by_root[k]}};
+    j["live_by_root"] = by_root;
+  }
+
+  Json anomalies;
+  anomalies["duplicate_objects"] = p.duplicate_objects;
+  anomalies["overlapping_objects"] = p.overlapping_objects;
+  anomalies["duplicate_types"] = p.duplicate_types;
+  j["anomalies"] = anomalies;
+
+  Json caveats = Json::array();
+  GoVersion v = s.go_version();
+  if (f.truncated)
+    caveats.push_back("the dump was cut short at offset " + std::to_string(f.truncated_at) +
+                      ": liveness is not computed (roots come after the objects in the dump)");
+  if (v.at_least(1, 23))
+    caveats.push_back("Go " + std::to_string(v.major) + "." + std::to_string(v.minor) +
+                      " keeps objects alive through weak handles" +
+                      std::string(v.at_least(1, 24) ? " and runtime.AddCleanup cleanups" : "") +
+                      ", which the dump does not record: such objects look unreachable here");
+  j["caveats"] = caveats;
+  return j;
+}
+
+std::string line(const std::string& label, const std::string& value) {
+  std::string out = "  " + label;
+  if (out.size() < 24) out.resize(24, ' ');
+  return out + value + "\n";
+}
+
+std::string objects_and_bytes(const Json& j) {
+  return report::count(j["objects"].get<uint64_t>()) + " objects, " +
+         report::bytes_human(j["bytes"].get<uint64_t>());
+}
+
+void render_text(const Json& j, std::ostream& out) {
+  using report::bytes_human;
+  using report::count;
+  using report::safe_text;
+  const Json& d = j["dump"];
+  out << safe_text(d["file"].get<std::string>()) << ": Go heap dump, "
+      << safe_text(d["go_version"].get<std::string>()) << " " << safe_text(d["arch"].get<std::string>())
+      << ", " << d["ptr_size"].get<int>() * 8 << "-bit, " << bytes_human(d["bytes"].get<uint64_t>());
+  if (d.contains("compressed_bytes"))
+    out << " (" << bytes_human(d["compressed_bytes"].get<uint64_t>()) << " zstd)";
+  out << "\n";
+  if (d["truncated"].get<bool>()) out << "  TRUNCATED at offset " << d["truncated_at"].get<uint64_t>() << "\n";
+
+  out << "\nHeap\n";
+  const Json& o = j["objects"];
+  out << line("objects", count(o["count"].get<uint64_t>()) + " (" + bytes_human(o["bytes"].get<uint64_t>()) + ")");
+  if (j.contains("live")) {
+    uint64_t total = o["bytes"].get<uint64_t>();
+    out << line("live", objects_and_bytes(j["live"]) + "  " +
+                            report::percent(j["live"]["bytes"].get<uint64_t>(), total));
+    out << line("unreachable", objects_and_bytes(j["unreachable"]) + "  (freed by the next GC)");
+  }
+  const Json& pb = o["span_bitmap_records"];
+  if (pb["count"].get<uint64_t>())
+    out << line("span bitmaps", count(pb["count"].get<uint64_t>()) + " records, " +
+                                    bytes_human(pb["bytes"].get<uint64_t>()) +
+                                    "  (Go 1.22+ heap bitmaps dumped as objects; not Go objects)");
+  const Json& p = j["pointers"];
+  out << line("pointer fields", count(p["fields"].get<uint64_t>()) + ": " +
+                                    count(p["heap_edges"].get<uint64_t>()) + " into objects (" +
+                                    count(p["interior"].get<uint64_t>()) + " interior), " +
+                                    count(p["nil"].get<uint64_t>()) + " nil, " +
+                                    count(p["unresolved"].get<uint64_t>()) + " elsewhere");
+
+  if (j.contains("live_by_root")) {
+    out << "\nLive bytes by the root kind that reaches them first\n";
+    for (const auto& [kind, v] : j["live_by_root"].items()) {
+      if (v["objects"].get<uint64_t>() == 0) continue;
+      out << line(kind, objects_and_bytes(v) + "  (" + count(j["roots"][kind].get<uint64_t>()) + " roots)");
+    }
+  } else {
+    out << "\nRoots\n";
+    for (const auto& [kind, n] : j["roots"].items())
+      if (n.get<uint64_t>()) out << line(kind, count(n.get<uint64_t>()));
+  }
+
+  const Json& g = j["goroutines"];
+  out << "\nGoroutines: " << count(g["count"].get<uint64_t>()) << " (" << count(g["system"].get<uint64_t>())
+      << " system)\n";
+  for (const auto& [state, n] : g["by_status"].items()) out << line(safe_text(state), count(n.get<uint64_t>()));
+  for (const auto& [state, n] : g["by_wait_reason"].items())
+    out << line(safe_text(state), count(n.get<uint64_t>()));
+
+  if (j.contains("memstats")) {
+    const Json& m = j["memstats"];
+    out << "\nMemStats\n";
+    for (const char* name : {"HeapAlloc", "HeapInuse", "HeapSys", "Sys", "TotalAlloc"})
+      out << line(name, bytes_human(m[name].get<uint64_t>()));
+    out << line("HeapObjects", count(m["HeapObjects"].get<uint64_t>()));
+    out << line("NumGC", count(m["NumGC"].get<uint64_t>()));
+    const Json& c = j["memstats_check"];
+    out << line("records vs MemStats", std::string(c["agrees"].get<bool>() ? "agree: " : "DIFFER: ") +
+                                           c["explanation"].get<std::string>());
+  }
+
+  out << "\nRecords\n  ";
+  int column = 0;
+  for (const auto& [tag, n] : j["records"].items()) {
+    if (n.get<uint64_t>() == 0) continue;
+    std::string cell = tag + " " + count(n.get<uint64_t>());
+    if (column && column + cell.size() + 2 > 78) {
+      out << "\n  ";
+      column = 0;
+    }
+    out << (column ? "  " : "") << cell;
+    column += static_cast<int>(cell.size()) + (column ? 2 : 0);
+  }
+  out << "\n";
+  const Json& a = j["anomalies"];
+  for (const auto& [name, n] : a.items())
+    if (n.get<uint64_t>()) out << "  note: " << count(n.get<uint64_t>()) << " " << name << "\n";
+  for (const auto& c : j["caveats"]) out << "\nNote: " << c.get<std::string>() << "\n";
+}
+
+}  // namespace
+
+int run_summary(const std::vector<std::string>& args) {
+  VerbParser parser("summary", "[options] FILE");
+  CommonOptions options;
+  if (!parser.parse(args, options)) return kExitOk;
+  Snapshot snapshot = load_snapshot(options.files[0], options.load);
+  Json j = build(snapshot, options.files[0]);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render_text(j, std::cout);
+  return kExitOk;
+}
+
+}  // namespace heapwalk::cli

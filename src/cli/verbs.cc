@@ -1,0 +1,15 @@
+#include "verb.h"
+
+namespace heapwalk::cli {
+
+std::span<const Verb> verbs() {
+  // The one list of verbs, in the order `heapwalk --help` shows them.
+  static const Verb kVerbs[] = {
+      {"summary", "what the dump holds: records, objects, roots, goroutines, liveness, MemStats",
+       run_summary},
+      {"unreachable", "what the next collection would free, largest groups first", run_unreachable},
+  };
+  return kVerbs;
+}
+
+}  // namespace heapwalk::cli

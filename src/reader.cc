@@ -1,0 +1,25 @@
+#include "heapwalk/reader.h"
+
+#include "formats/go/go_reader.h"
+#include "heapwalk/error.h"
+
+namespace heapwalk {
+
+std::span<const FormatReader> format_readers() {
+  // The one explicit list of formats. Add a reader here and in formats/.
+  static const FormatReader kReaders[] = {
+      {"go", "Go heap dump (runtime/debug.WriteHeapDump, header \"go1.7 heap dump\", Go 1.7+)",
+       go::sniff, go::read},
+  };
+  return kReaders;
+}
+
+DumpFacts read_dump(const InputBuffer& input, const ReadOptions& options) {
+  for (const FormatReader& reader : format_readers())
+    if (reader.sniff(input.bytes())) return reader.read(input, options);
+  std::string message = "not a heap dump heapwalk can read. Formats read (plain or zstd-compressed):";
+  for (const FormatReader& reader : format_readers()) message += std::string("\n  ") + reader.description;
+  throw InputError(input.name(), 0, message);
+}
+
+}  // namespace heapwalk

@@ -1,0 +1,117 @@
+#include "heapwalk/snapshot.h"
+
+#include <algorithm>
+
+#include "heapwalk/report/format.h"
+
+namespace heapwalk {
+
+GraphView Snapshot::view() const {
+  return {graph_.m_forward.m_rowstart.data(), graph_.m_forward.m_column.data(), vertex_count()};
+}
+
+std::span<const uint8_t> Snapshot::contents(ObjectId id) const {
+  return input_.bytes().subspan(contents_offset_[id], size_[id]);
+}
+
+uint64_t Snapshot::word(ObjectId id, uint64_t offset) const {
+  const uint32_t n = facts_.params.pointer_size;
+  if (offset > size_[id] || size_[id] - offset < n) return 0;
+  const uint8_t* p = input_.bytes().data() + contents_offset_[id] + offset;
+  uint64_t v = 0;
+  if (!facts_.params.big_endian) {
+    for (uint32_t i = n; i-- > 0;) v = (v << 8) | p[i];
+  } else {
+    for (uint32_t i = 0; i < n; ++i) v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+ObjectId Snapshot::find(uint64_t address) const {
+  if (page_first_.empty() || address < page_base_) return kNoObject;
+  uint64_t page = (address - page_base_) >> page_shift_;
+  if (page + 1 >= page_first_.size()) {
+    // Past the index: only the last object (a huge one) can contain it.
+    ObjectId last = object_count();
+    return address - address_[last] < size_[last] ? last : kNoObject;
+  }
+  // The containing slot is the last one starting at or before `address`:
+  // it starts in this page, or is the last one starting before it.
+  uint32_t lo = std::max<uint32_t>(page_first_[page], 2) - 1;
+  uint32_t hi = page_first_[page + 1];
+  auto it = std::upper_bound(address_.begin() + lo, address_.begin() + hi, address);
+  ObjectId id = static_cast<ObjectId>(it - address_.begin()) - 1;
+  if (id == kSuperRoot || address - address_[id] >= size_[id]) return kNoObject;
+  return id;
+}
+
+namespace {
+
+const char* status_name(uint64_t status) {
+  switch (status) {
+    case 0: return "idle";
+    case 1: return "runnable";
+    case 2: return "running";
+    case 3: return "syscall";
+    case 4: return "waiting";
+    case 5: return "moribund";
+    case 6: return "dead";
+    default: return "unknown status";
+  }
+}
+
+}  // namespace
+
+std::string goroutine_title(const GoroutineRecord& g) {
+  std::string state = g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : status_name(g.status);
+  return "goroutine " + std::to_string(g.goid) + " [" + state + "]";
+}
+
+std::string Snapshot::root_name(const Root& root) const {
+  using report::hex;
+  auto offset = [&] { return root.offset ? "+" + hex(root.offset) : std::string(); };
+  auto goroutine_by_address = [&](uint64_t g) -> std::string {
+    for (const GoroutineRecord& r : facts_.goroutines)
+      if (r.address == g) return goroutine_title(r);
+    return "goroutine at " + hex(g);
+  };
+  switch (root.kind) {
+    case RootKind::kData: return "data+" + hex(root.offset);
+    case RootKind::kBss: return "bss+" + hex(root.offset);
+    case RootKind::kStackFrame: {
+      if (root.owner >= facts_.frames.size()) return "stack frame";
+      const FrameRecord& frame = facts_.frames[root.owner];
+      std::string where = frame.goroutine < facts_.goroutines.size()
+                              ? goroutine_title(facts_.goroutines[frame.goroutine])
+                              : std::string("stack");
+      return where + ": " + frame.function;
+    }
+    case RootKind::kGoroutineContext:
+      return root.owner < facts_.goroutines.size()
+                 ? goroutine_title(facts_.goroutines[root.owner]) + ": context"
+                 : "goroutine context";
+    case RootKind::kDefer:
+      return root.owner < facts_.defers.size()
+                 ? "defer of " + goroutine_by_address(facts_.defers[root.owner].goroutine)
+                 : "defer";
+    case RootKind::kPanic:
+      return root.owner < facts_.panics.size()
+                 ? "panic of " + goroutine_by_address(facts_.panics[root.owner].goroutine)
+                 : "panic";
+    case RootKind::kFinalizer:
+    case RootKind::kQueuedFinalizer: {
+      std::string what = root.kind == RootKind::kQueuedFinalizer ? "queued finalizer" : "finalizer";
+      if (root.owner >= facts_.finalizers.size()) return what;
+      std::string of = " of " + hex(facts_.finalizers[root.owner].object);
+      if (root.role == RootRole::kFuncval) return what + " func" + of;
+      if (root.role == RootRole::kField) return what + of + offset();
+      return what + of;
+    }
+    case RootKind::kOther:
+      return root.owner < facts_.other_roots.size() ? facts_.other_roots[root.owner].description
+                                                     : "other root";
+  }
+  return "root";
+}
+
+}  // namespace heapwalk
