@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       heapwalk::DumpFacts facts = heapwalk::read_dump(input);
       rows.push_back({"parse", seconds_since(t), peak_rss_mib()});
       const uint64_t records = facts.objects.size();
-      const uint64_t fields = facts.field_offsets.size();
+      const uint64_t fields = facts.pointer_fields;
 
       t = Clock::now();
       heapwalk::Snapshot snapshot = heapwalk::build_snapshot(std::move(input), std::move(facts));

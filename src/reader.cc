@@ -9,9 +9,15 @@ std::span<const FormatReader> format_readers() {
   // The one explicit list of formats. Add a reader here and in formats/.
   static const FormatReader kReaders[] = {
       {"go", "Go heap dump (runtime/debug.WriteHeapDump, header \"go1.7 heap dump\", Go 1.7+)",
-       go::sniff, go::read},
+       go::sniff, go::read, go::span_bitmap_records},
   };
   return kReaders;
+}
+
+const FormatReader* format_reader(const std::string& name) {
+  for (const FormatReader& reader : format_readers())
+    if (name == reader.name) return &reader;
+  return nullptr;
 }
 
 DumpFacts read_dump(const InputBuffer& input, const ReadOptions& options) {

@@ -11,13 +11,14 @@ GraphView Snapshot::view() const {
 }
 
 std::span<const uint8_t> Snapshot::contents(ObjectId id) const {
-  return input_.bytes().subspan(contents_offset_[id], size_[id]);
+  return input_.bytes().subspan(objects_[id].contents_offset, objects_[id].size);
 }
 
 uint64_t Snapshot::word(ObjectId id, uint64_t offset) const {
   const uint32_t n = facts_.params.pointer_size;
-  if (offset > size_[id] || size_[id] - offset < n) return 0;
-  const uint8_t* p = input_.bytes().data() + contents_offset_[id] + offset;
+  const ObjectRecord& o = objects_[id];
+  if (offset > o.size || o.size - offset < n) return 0;
+  const uint8_t* p = input_.bytes().data() + o.contents_offset + offset;
   uint64_t v = 0;
   if (!facts_.params.big_endian) {
     for (uint32_t i = n; i-- > 0;) v = (v << 8) | p[i];
@@ -32,16 +33,17 @@ ObjectId Snapshot::find(uint64_t address) const {
   uint64_t page = (address - page_base_) >> page_shift_;
   if (page + 1 >= page_first_.size()) {
     // Past the index: only the last object (a huge one) can contain it.
-    ObjectId last = object_count();
-    return address - address_[last] < size_[last] ? last : kNoObject;
+    const ObjectRecord& last = objects_.back();
+    return address - last.address < last.size ? object_count() : kNoObject;
   }
   // The containing slot is the last one starting at or before `address`:
   // it starts in this page, or is the last one starting before it.
   uint32_t lo = std::max<uint32_t>(page_first_[page], 2) - 1;
   uint32_t hi = page_first_[page + 1];
-  auto it = std::upper_bound(address_.begin() + lo, address_.begin() + hi, address);
-  ObjectId id = static_cast<ObjectId>(it - address_.begin()) - 1;
-  if (id == kSuperRoot || address - address_[id] >= size_[id]) return kNoObject;
+  auto it = std::upper_bound(objects_.begin() + lo, objects_.begin() + hi, address,
+                             [](uint64_t a, const ObjectRecord& o) { return a < o.address; });
+  ObjectId id = static_cast<ObjectId>(it - objects_.begin()) - 1;
+  if (id == kSuperRoot || address - objects_[id].address >= objects_[id].size) return kNoObject;
   return id;
 }
 

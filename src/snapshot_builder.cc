@@ -1,8 +1,10 @@
 // build_snapshot: from a reader's address-space facts to the immutable graph.
 // The hot loop is resolving every pointer field to the slot containing it;
 // Snapshot::find does that with a page index over the sorted slot starts.
+// The reader's object table is sorted in place and becomes the snapshot's,
+// and fieldlists are decoded again from the input rather than kept: peak
+// memory is the input plus 24 bytes per object plus 8 per edge.
 #include <algorithm>
-#include <numeric>
 
 #include "heapwalk/error.h"
 #include "heapwalk/snapshot.h"
@@ -20,6 +22,29 @@ uint64_t read_word(const uint8_t* p, uint32_t size, bool big_endian) {
   return v;
 }
 
+// Decodes a fieldlist the reader already validated: (kind 1, offset) pairs
+// ending with kind 0.
+class FieldIterator {
+ public:
+  explicit FieldIterator(const uint8_t* p) : p_(p) {}
+  bool next(uint64_t& offset) {
+    if (uvarint() == 0) return false;
+    offset = uvarint();
+    return true;
+  }
+
+ private:
+  uint64_t uvarint() {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t b = *p_++;
+      v |= uint64_t{b & 0x7fu} << shift;
+      if (b < 0x80) return v;
+    }
+  }
+  const uint8_t* p_;
+};
+
 }  // namespace
 
 // build_snapshot is the Snapshot's friend; its phases each say what they
@@ -35,50 +60,38 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
   const bool big_endian = f.params.big_endian;
   PointerStats& stats = s.stats_;
 
-  // Phase 1: order records by address (file order breaks ties, so the first
-  // of two records at one address wins), drop duplicates, count overlaps.
-  const size_t records = f.objects.size();
-  if (records >= kNoObject - 1)
+  // Phase 1: the object table, in address order at ids 1..n. Ties go to the
+  // earlier record (contents_offset grows with file order); later records at
+  // the same address are dropped, overlaps counted.
+  std::vector<ObjectRecord>& objects = s.objects_;
+  objects = std::move(f.objects);
+  f.objects = {};
+  if (objects.size() >= kNoObject - 1)
     throw InputError(s.input_.name(), InputError::kNoOffset,
                      "more than 4 billion objects: not supported");
-  std::vector<uint32_t> order(records);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    uint64_t x = f.objects[a].address, y = f.objects[b].address;
-    return x < y || (x == y && a < b);
+  objects.insert(objects.begin(), ObjectRecord{0, 0, 0});
+  std::sort(objects.begin() + 1, objects.end(), [](const ObjectRecord& a, const ObjectRecord& b) {
+    return a.address < b.address || (a.address == b.address && a.contents_offset < b.contents_offset);
   });
-  std::vector<uint32_t> id_of_record(records, kNoObject);
-  s.address_.reserve(records + 1);
-  s.size_.reserve(records + 1);
-  s.contents_offset_.reserve(records + 1);
-  s.address_.push_back(0);
-  s.size_.push_back(0);
-  s.contents_offset_.push_back(0);
-  std::vector<uint32_t> record_of_id{kNoObject};
-  record_of_id.reserve(records + 1);
-  for (uint32_t r : order) {
-    const ObjectRecord& o = f.objects[r];
-    if (s.address_.size() > 1) {
-      uint64_t prev = s.address_.back();
-      if (o.address == prev) {
+  size_t kept = 1;
+  for (size_t i = 1; i < objects.size(); ++i) {
+    if (kept > 1) {
+      const ObjectRecord& prev = objects[kept - 1];
+      if (objects[i].address == prev.address) {
         ++stats.duplicate_objects;
         continue;
       }
-      if (o.address - prev < s.size_.back()) ++stats.overlapping_objects;
+      if (objects[i].address - prev.address < prev.size) ++stats.overlapping_objects;
     }
-    id_of_record[r] = static_cast<uint32_t>(s.address_.size());
-    record_of_id.push_back(r);
-    s.address_.push_back(o.address);
-    s.size_.push_back(o.size);
-    s.contents_offset_.push_back(o.contents_offset);
+    objects[kept++] = objects[i];
   }
-  std::vector<uint32_t>().swap(order);
+  objects.resize(kept);
   const uint32_t n = s.object_count();
 
   // Phase 2: page index over the slot starts (see Snapshot::find).
   if (n > 0) {
-    s.page_base_ = s.address_[1];
-    uint64_t last_end = s.address_[n] + std::max<uint64_t>(s.size_[n], 1);
+    s.page_base_ = objects[1].address;
+    uint64_t last_end = objects[n].address + std::max<uint64_t>(objects[n].size, 1);
     uint64_t span = last_end - s.page_base_;
     int shift = 13;
     // Keep the index within a few words per object even for scattered heaps.
@@ -89,27 +102,26 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
     uint32_t id = 1;
     for (uint64_t p = 0; p < pages; ++p) {
       uint64_t page_start = s.page_base_ + (p << shift);
-      while (id <= n && s.address_[id] < page_start) ++id;
+      while (id <= n && objects[id].address < page_start) ++id;
       s.page_first_[p] = id;
     }
   }
 
-  // Phase 3: phantoms the reader found, by id.
-  if (!f.phantom_records.empty()) {
-    s.phantom_.assign(n + 1, false);
-    for (uint64_t r : f.phantom_records) {
-      uint32_t id = id_of_record[r];
-      if (id == kNoObject || s.phantom_[id]) continue;
-      s.phantom_[id] = true;
-      ++s.phantom_count_;
-      s.phantom_bytes_ += s.size_[id];
+  // Phase 3: records that are not program objects (format-specific).
+  if (const FormatReader* reader = format_reader(f.format); reader && reader->non_object_records) {
+    std::vector<uint32_t> ids = reader->non_object_records(f, objects, s.input_.bytes());
+    if (!ids.empty()) {
+      s.phantom_.assign(n + 1, false);
+      for (uint32_t id : ids) {
+        s.phantom_[id] = true;
+        ++s.phantom_count_;
+        s.phantom_bytes_ += objects[id].size;
+      }
     }
   }
 
-  auto fields_of = [&](uint32_t r) {
-    uint64_t begin = f.objects[r].first_field;
-    uint64_t end = r + 1 < records ? f.objects[r + 1].first_field : f.field_offsets.size();
-    return std::pair<uint64_t, uint64_t>{begin, end};
+  auto fields_of = [&](ObjectId id) {
+    return FieldIterator(base + objects[id].contents_offset + objects[id].size);
   };
 
   // Phase 4: the root table. Registered finalizers make their object's
@@ -129,17 +141,17 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
     roots.push_back({value, offset, owner, kind, role, target});
   };
   for (const RawRoot& r : f.roots) add_root(r.value, r.offset, r.owner, r.kind, r.role);
+  std::vector<RawRoot>().swap(f.roots);
   for (uint32_t k = 0; k < f.finalizers.size(); ++k) {
     const FinalizerRecord& fin = f.finalizers[k];
     if (fin.queued) continue;
     ObjectId object = s.find(fin.object);
     if (object == kNoObject) continue;
-    auto [begin, end] = fields_of(record_of_id[object]);
-    uint64_t lo = s.address_[object], hi = lo + s.size_[object];
-    for (uint64_t i = begin; i < end; ++i) {
-      uint32_t offset = f.field_offsets[i];
-      uint64_t value = read_word(base + s.contents_offset_[object] + offset, ptr_size, big_endian);
-      if (value >= lo && value < hi) continue;  // into itself: not a root
+    const ObjectRecord& o = objects[object];
+    FieldIterator fields = fields_of(object);
+    for (uint64_t offset; fields.next(offset);) {
+      uint64_t value = read_word(base + o.contents_offset + offset, ptr_size, big_endian);
+      if (value - o.address < o.size) continue;  // into itself: not a root
       add_root(value, offset, k, RootKind::kFinalizer, RootRole::kField);
     }
   }
@@ -149,11 +161,14 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
 
   // Phase 5: CSR. Super-root first (one edge per resolved root, edge offset =
   // root index), then every object's resolved fields in field order.
+  if (f.pointer_fields + s.roots_.size() >= UINT32_MAX)
+    throw InputError(s.input_.name(), InputError::kNoOffset,
+                     "more than 4 billion references: not supported");
   std::vector<uint32_t> rowstart(uint64_t{n} + 2);
   std::vector<uint32_t> targets;
   std::vector<uint32_t> offsets;
-  targets.reserve(f.field_offsets.size() / 2 + s.roots_.size());
-  offsets.reserve(f.field_offsets.size() / 2 + s.roots_.size());
+  targets.reserve(f.pointer_fields + s.roots_.size());
+  offsets.reserve(f.pointer_fields + s.roots_.size());
   for (uint32_t i = 0; i < s.roots_.size(); ++i) {
     if (s.roots_[i].target == kNoObject) continue;
     targets.push_back(s.roots_[i].target);
@@ -161,10 +176,9 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
   }
   for (uint32_t id = 1; id <= n; ++id) {
     rowstart[id] = static_cast<uint32_t>(targets.size());
-    auto [begin, end] = fields_of(record_of_id[id]);
-    const uint8_t* contents = base + s.contents_offset_[id];
-    for (uint64_t i = begin; i < end; ++i) {
-      uint32_t offset = f.field_offsets[i];
+    const uint8_t* contents = base + objects[id].contents_offset;
+    FieldIterator fields = fields_of(id);
+    for (uint64_t offset; fields.next(offset);) {
       uint64_t value = read_word(contents + offset, ptr_size, big_endian);
       ++stats.fields;
       if (value == 0) {
@@ -177,23 +191,13 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
         continue;
       }
       ++stats.heap_edges;
-      if (value != s.address_[target]) ++stats.interior;
+      if (value != objects[target].address) ++stats.interior;
       if (target == id) ++stats.self;
-      if (targets.size() >= UINT32_MAX)
-        throw InputError(s.input_.name(), InputError::kNoOffset,
-                         "more than 4 billion references: not supported");
       targets.push_back(target);
-      offsets.push_back(offset);
+      offsets.push_back(static_cast<uint32_t>(offset));
     }
   }
   rowstart[n + 1] = static_cast<uint32_t>(targets.size());
-  targets.shrink_to_fit();
-  offsets.shrink_to_fit();
-
-  // Only the graph is needed from here on; release the per-record tables.
-  std::vector<ObjectRecord>().swap(f.objects);
-  std::vector<uint32_t>().swap(f.field_offsets);
-  std::vector<uint64_t>().swap(f.phantom_records);
 
   // The CSR graph's storage is public in Boost (m_forward); moving our
   // arrays in avoids a second copy of every edge.
@@ -201,13 +205,13 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
   s.graph_.m_forward.m_column = std::move(targets);
   s.edge_offset_ = std::move(offsets);
 
-  {
-    std::vector<uint64_t> seen;
-    seen.reserve(f.types.size());
-    for (const TypeRecord& t : f.types) seen.push_back(t.address);
-    std::sort(seen.begin(), seen.end());
-    stats.duplicate_types = seen.size() - (std::unique(seen.begin(), seen.end()) - seen.begin());
-  }
+  std::vector<uint64_t> type_addresses;
+  type_addresses.reserve(f.types.size());
+  for (const TypeRecord& t : f.types) type_addresses.push_back(t.address);
+  std::sort(type_addresses.begin(), type_addresses.end());
+  stats.duplicate_types = type_addresses.size() - (std::unique(type_addresses.begin(),
+                                                               type_addresses.end()) -
+                                                   type_addresses.begin());
   return s;
 }
 

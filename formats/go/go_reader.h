@@ -23,4 +23,11 @@ namespace heapwalk::go {
 bool sniff(std::span<const uint8_t> bytes);
 DumpFacts read(const InputBuffer& input, const ReadOptions& options);
 
+// Go 1.22+ writes the heap bitmap kept in the last bytes of small pointerful
+// spans as object records (formats/go/README.md). Returns the indices into
+// `sorted` (object records in address order, index 0 unused) of those records.
+std::vector<uint32_t> span_bitmap_records(const DumpFacts& facts,
+                                          std::span<const ObjectRecord> sorted,
+                                          std::span<const uint8_t> bytes);
+
 }  // namespace heapwalk::go

@@ -8,6 +8,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "heapwalk/dump.h"
 #include "heapwalk/input.h"
@@ -25,7 +26,16 @@ struct FormatReader {
   const char* description;  // for the "formats heapwalk reads" list
   bool (*sniff)(std::span<const uint8_t> bytes);
   DumpFacts (*read)(const InputBuffer& input, const ReadOptions& options);
+  // Optional: given the object records sorted by address (index 0 unused),
+  // returns the ascending indices of records that are not objects of the
+  // program at all (e.g. Go 1.22+ span heap bitmaps). May be null.
+  std::vector<uint32_t> (*non_object_records)(const DumpFacts& facts,
+                                              std::span<const ObjectRecord> sorted,
+                                              std::span<const uint8_t> bytes);
 };
+
+// The reader that produced `facts` (by DumpFacts::format), or null.
+const FormatReader* format_reader(const std::string& name);
 
 // Every format heapwalk reads, in sniffing order.
 std::span<const FormatReader> format_readers();

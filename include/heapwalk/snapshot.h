@@ -12,8 +12,9 @@
 // - The graph is a boost::compressed_sparse_row_graph with 32-bit vertex and
 //   edge indices, so any Boost.Graph algorithm runs on it directly; hot passes
 //   use view() for the raw CSR arrays.
-// Memory: 24 bytes per object for the columns, 8 bytes per edge, plus the
-// input buffer (mapped file or decompressed bytes) that contents are read from.
+// Memory: 24 bytes per object (address, size, where its contents are), 4 for
+// the CSR row start, 8 per edge (target, field offset), plus the input buffer
+// (mapped file or decompressed bytes) that contents are read from.
 #pragma once
 
 #include <boost/graph/compressed_sparse_row_graph.hpp>
@@ -70,7 +71,6 @@ struct PointerStats {
   uint64_t root_unresolved = 0; // non-nil root values in no object (globals, stacks, rodata)
   uint64_t duplicate_objects = 0;   // records whose address repeats an earlier one (dropped)
   uint64_t overlapping_objects = 0; // records that overlap their predecessor (kept, counted)
-  uint64_t bad_field_offsets = 0;   // fields past the end of their object (ignored)
   uint64_t duplicate_types = 0;     // type records repeating an address
 };
 
@@ -84,15 +84,15 @@ class Snapshot {
   Snapshot& operator=(Snapshot&&) noexcept = default;
 
   // Facts that are not objects (goroutines, frames, types, ...). Its
-  // `objects` and `field_offsets` are released once the graph is built.
+  // `objects` table becomes the snapshot's own (sorted) and is left empty.
   const DumpFacts& facts() const { return facts_; }
   const GoVersion& go_version() const { return version_; }
   const InputBuffer& input() const { return input_; }
 
-  uint32_t object_count() const { return static_cast<uint32_t>(address_.size() - 1); }
-  uint32_t vertex_count() const { return static_cast<uint32_t>(address_.size()); }
-  uint64_t address(ObjectId id) const { return address_[id]; }
-  uint64_t size(ObjectId id) const { return size_[id]; }
+  uint32_t object_count() const { return static_cast<uint32_t>(objects_.size() - 1); }
+  uint32_t vertex_count() const { return static_cast<uint32_t>(objects_.size()); }
+  uint64_t address(ObjectId id) const { return objects_[id].address; }
+  uint64_t size(ObjectId id) const { return objects_[id].size; }
   // Raw memory of an object. Holds secrets: never print it unless asked.
   std::span<const uint8_t> contents(ObjectId id) const;
   // The word at byte `offset` of an object, in the dump's byte order.
@@ -125,9 +125,7 @@ class Snapshot {
   InputBuffer input_{};
   DumpFacts facts_;
   GoVersion version_;
-  std::vector<uint64_t> address_;          // by id; [0] = 0 for the super-root
-  std::vector<uint64_t> size_;
-  std::vector<uint64_t> contents_offset_;
+  std::vector<ObjectRecord> objects_;      // by id, in address order; [0] = zeros for the super-root
   std::vector<bool> phantom_;              // empty when there are none
   uint64_t phantom_count_ = 0;
   uint64_t phantom_bytes_ = 0;

@@ -1,0 +1,3 @@
+module heapwalk/bigheap
+
+go 1.19

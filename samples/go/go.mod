@@ -1,0 +1,3 @@
+module heapwalk/samples
+
+go 1.19
