@@ -30,8 +30,14 @@ class Cursor {
   uint64_t remaining() const { return end_ - pos_; }
   bool at_end() const { return pos_ >= end_; }
 
-  uint64_t uvarint() {
-    if (pos_ < end_ && base_[pos_] < 0x80) return base_[pos_++];  // the common one-byte case
+  // Inlined: it is the innermost call of the whole load.
+  [[gnu::always_inline]] uint64_t uvarint() {
+    if (pos_ < end_ && base_[pos_] < 0x80) [[likely]]
+      return base_[pos_++];  // the common one-byte case
+    return uvarint_slow();
+  }
+
+  uint64_t uvarint_slow() {
     uint64_t value = 0;
     uint64_t start = pos_;
     for (int shift = 0; shift < 70; shift += 7) {
