@@ -1,0 +1,204 @@
+#include "heapwalk/passes/finalizers.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace heapwalk {
+namespace {
+
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+void add(ObjectSet& set, const Snapshot& snapshot, ObjectId id) {
+  set.ids.push_back(id);
+  ++set.objects;
+  set.bytes += snapshot.size(id);
+}
+
+// Tarjan's strongly connected components (Tarjan 1972), iterative: an
+// explicit frame stack replaces the recursion so that a million-long chain
+// needs no call stack. Returns the component size of every vertex.
+std::vector<uint32_t> component_sizes(const std::vector<uint32_t>& rowstart,
+                                      const std::vector<uint32_t>& targets) {
+  const uint32_t n = static_cast<uint32_t>(rowstart.size() - 1);
+  std::vector<uint32_t> index(n, kNone), low(n, 0), size(n, 0);
+  std::vector<uint32_t> stack;                         // Tarjan's vertex stack
+  std::vector<bool> on_stack(n, false);
+  std::vector<std::pair<uint32_t, uint32_t>> frames;   // (vertex, next edge)
+  uint32_t next_index = 0;
+
+  for (uint32_t start = 0; start < n; ++start) {
+    if (index[start] != kNone) continue;
+    frames.push_back({start, rowstart[start]});
+    index[start] = low[start] = next_index++;
+    stack.push_back(start);
+    on_stack[start] = true;
+    while (!frames.empty()) {
+      auto& [v, e] = frames.back();
+      if (e < rowstart[v + 1]) {
+        const uint32_t w = targets[e++];
+        if (index[w] == kNone) {
+          index[w] = low[w] = next_index++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          frames.push_back({w, rowstart[w]});  // invalidates v and e: loop around
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      const uint32_t done = v;
+      frames.pop_back();
+      if (!frames.empty()) {
+        const uint32_t parent = frames.back().first;
+        low[parent] = std::min(low[parent], low[done]);
+      }
+      if (low[done] == index[done]) {
+        auto it = std::find(stack.rbegin(), stack.rend(), done);
+        const auto first = stack.end() - (it - stack.rbegin()) - 1;
+        const auto count = static_cast<uint32_t>(stack.end() - first);
+        for (auto m = first; m != stack.end(); ++m) {
+          on_stack[*m] = false;
+          size[*m] = count;
+        }
+        stack.erase(first, stack.end());
+      }
+    }
+  }
+  return size;
+}
+
+}  // namespace
+
+FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot) {
+  return analyze_finalizers(snapshot, mark(snapshot), mark(snapshot, kMaskWithoutFinalizers));
+}
+
+FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult& full,
+                                     const MarkResult& without_finalizers) {
+  FinalizerAnalysis result;
+  const uint32_t n = snapshot.vertex_count();
+
+  // Finalizer objects and their funcval objects (kNoObject for a static func).
+  std::vector<std::pair<ObjectId, ObjectId>> registered;
+  std::vector<std::pair<ObjectId, ObjectId>> all_funcvals;  // unresolved objects included
+  for (const FinalizerRecord& f : snapshot.facts().finalizers) {
+    if (f.queued) {
+      ++result.queued;
+      continue;
+    }
+    ++result.registered;
+    const ObjectId object = snapshot.find(f.object);
+    const ObjectId funcval = f.funcval ? snapshot.find(f.funcval) : kNoObject;
+    all_funcvals.push_back({object, funcval});
+    if (object == kNoObject) {
+      ++result.unresolved;
+      continue;
+    }
+    registered.push_back({object, funcval});
+  }
+  std::sort(registered.begin(), registered.end());
+
+  ObjectId last = kNoObject;
+  for (const auto& [object, funcval] : registered) {
+    if (object == last) continue;  // one object, several records: count it once
+    last = object;
+    if (!full.is_live(object) && !snapshot.is_phantom(object)) add(result.pending, snapshot, object);
+  }
+
+  // K, densely renumbered so that the SCC pass only touches K.
+  std::vector<uint32_t> local(n, kNone);
+  std::vector<ObjectId> members;
+  for (ObjectId v = 1; v < n; ++v) {
+    if (full.is_live(v) && !without_finalizers.is_live(v)) {
+      local[v] = static_cast<uint32_t>(members.size());
+      members.push_back(v);
+      add(result.kept_only_by_finalizers, snapshot, v);
+    }
+  }
+  if (members.empty()) return result;
+
+  // G_K in CSR form: pointer edges inside K without self edges (Go skips a
+  // pointer into the object being scanned), then the virtual funcval edges.
+  // `registered` is sorted by object, so a merge walk attaches them in order.
+  const auto k = static_cast<uint32_t>(members.size());
+  std::vector<uint32_t> rowstart(k + 1, 0), targets;
+  std::vector<bool> is_finalizer_object(k, false), funcval_inside_self(k, false);
+  size_t r = 0;
+  for (uint32_t i = 0; i < k; ++i) {
+    const ObjectId v = members[i];
+    for (ObjectId w : snapshot.successors(v)) {
+      if (w != v && local[w] != kNone) targets.push_back(local[w]);
+    }
+    while (r < registered.size() && registered[r].first < v) ++r;
+    for (; r < registered.size() && registered[r].first == v; ++r) {
+      is_finalizer_object[i] = true;
+      const ObjectId funcval = registered[r].second;
+      if (funcval == v) {
+        funcval_inside_self[i] = true;  // that root marks v itself
+      } else if (funcval != kNoObject && local[funcval] != kNone) {
+        targets.push_back(local[funcval]);
+      }
+    }
+    rowstart[i + 1] = static_cast<uint32_t>(targets.size());
+  }
+
+  const std::vector<uint32_t> scc_size = component_sizes(rowstart, targets);
+
+  std::vector<bool> reached(k, false);
+  std::vector<uint32_t> queue;
+  auto spread = [&](size_t head) {  // breadth-first over G_K from queue[head..]
+    for (; head < queue.size(); ++head) {
+      const uint32_t i = queue[head];
+      for (uint32_t e = rowstart[i]; e < rowstart[i + 1]; ++e) {
+        const uint32_t j = targets[e];
+        if (!reached[j]) {
+          reached[j] = true;
+          queue.push_back(j);
+        }
+      }
+    }
+  };
+  for (uint32_t i = 0; i < k; ++i) {
+    if (is_finalizer_object[i] && (scc_size[i] >= 2 || funcval_inside_self[i])) {
+      add(result.cyclic, snapshot, members[i]);
+      reached[i] = true;
+      queue.push_back(i);
+    }
+  }
+  spread(0);
+  for (uint32_t i = 0; i < k; ++i) {
+    if (reached[i]) add(result.immortal, snapshot, members[i]);
+  }
+
+  // Finalizers of objects that stay live regardless keep their funcval (and
+  // what it captures) for as long as the object lives. Queued finalizers are
+  // not "regardless": they run after the next collection and let go.
+  MarkResult persistent_storage;
+  const MarkResult* persistent = &without_finalizers;
+  if (result.queued > 0) {
+    persistent_storage = mark(
+        snapshot, kMaskWithoutFinalizers &
+                      ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kQueuedFinalizer)));
+    persistent = &persistent_storage;
+  }
+  const size_t first_held = queue.size();
+  for (const auto& [object, funcval] : all_funcvals) {
+    const bool object_stays = object == kNoObject || persistent->is_live(object);
+    if (!object_stays || funcval == kNoObject || local[funcval] == kNone) continue;
+    const uint32_t j = local[funcval];
+    if (!reached[j]) {
+      reached[j] = true;
+      queue.push_back(j);
+    }
+  }
+  spread(first_held);
+  std::vector<ObjectId> held;
+  for (size_t q = first_held; q < queue.size(); ++q) held.push_back(members[queue[q]]);
+  std::sort(held.begin(), held.end());
+  for (ObjectId v : held) add(result.held_for_live, snapshot, v);
+  return result;
+}
+
+}  // namespace heapwalk
