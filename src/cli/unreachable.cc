@@ -8,6 +8,7 @@
 // shown so that the total is not mistaken for memory returned at once.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -57,9 +58,9 @@ int run_unreachable(const std::vector<std::string>& args) {
                     "heapwalk unreachable FILE [--limit N] [--format text|json]\n"
                     "What the next garbage collection would free, grouped by slot size.");
   uint64_t limit = 20;
-  parser.options().add_options()(
-      "limit", boost::program_options::value<uint64_t>(&limit)->default_value(20),
-      "show the N size groups with the most bytes (0: all)");
+  parser.options().add_options()("limit",
+                                 boost::program_options::value<uint64_t>(&limit)->default_value(20),
+                                 "show the N size groups with the most bytes (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
 
@@ -104,12 +105,11 @@ int run_unreachable(const std::vector<std::string>& args) {
                                  {"bytes", finalizers.pending.bytes}};
     report::Json list = report::Json::array();
     for (size_t i = 0; i < shown; ++i) {
-      list.push_back({{"size", groups[i].size}, {"count", groups[i].count},
-                      {"bytes", groups[i].bytes}});
+      list.push_back(
+          {{"size", groups[i].size}, {"count", groups[i].count}, {"bytes", groups[i].bytes}});
     }
     json["groups"] = std::move(list);
-    json["groups_omitted"] = {{"groups", rest.size}, {"count", rest.count},
-                              {"bytes", rest.bytes}};
+    json["groups_omitted"] = {{"groups", rest.size}, {"count", rest.count}, {"bytes", rest.bytes}};
     json["phantoms"] = {{"objects", snapshot.phantom_count()},
                         {"bytes", snapshot.phantom_bytes()},
                         {"explanation", kPhantomExplanation}};
@@ -121,8 +121,8 @@ int run_unreachable(const std::vector<std::string>& args) {
   using report::bytes_human;
   using report::count;
   std::cout << "Unreachable in " << report::safe_text(options.files.front()) << " ("
-            << report::safe_text(snapshot.facts().params.go_version) << "): "
-            << count(full.unreachable_objects) << " objects, "
+            << report::safe_text(snapshot.facts().params.go_version)
+            << "): " << count(full.unreachable_objects) << " objects, "
             << bytes_human(full.unreachable_bytes) << " ("
             << report::percent(full.unreachable_bytes, total_bytes) << " of the heap's "
             << bytes_human(total_bytes) << ")\n";
@@ -151,8 +151,8 @@ int run_unreachable(const std::vector<std::string>& args) {
   }
   if (snapshot.phantom_count() > 0) {
     std::cout << "\nPhantoms: " << count(snapshot.phantom_count()) << " records, "
-              << bytes_human(snapshot.phantom_bytes()) << ", not included above: "
-              << kPhantomExplanation << ".\n";
+              << bytes_human(snapshot.phantom_bytes())
+              << ", not included above: " << kPhantomExplanation << ".\n";
   }
   for (const std::string& note : notes) std::cout << "\nCaveat: " << note << ".\n";
   return kExitOk;

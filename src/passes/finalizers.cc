@@ -23,9 +23,9 @@ std::vector<uint32_t> component_sizes(const std::vector<uint32_t>& rowstart,
                                       const std::vector<uint32_t>& targets) {
   const uint32_t n = static_cast<uint32_t>(rowstart.size() - 1);
   std::vector<uint32_t> index(n, kNone), low(n, 0), size(n, 0);
-  std::vector<uint32_t> stack;                         // Tarjan's vertex stack
+  std::vector<uint32_t> stack;  // Tarjan's vertex stack
   std::vector<bool> on_stack(n, false);
-  std::vector<std::pair<uint32_t, uint32_t>> frames;   // (vertex, next edge)
+  std::vector<std::pair<uint32_t, uint32_t>> frames;  // (vertex, next edge)
   uint32_t next_index = 0;
 
   for (uint32_t start = 0; start < n; ++start) {
@@ -104,17 +104,30 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult&
   for (const auto& [object, funcval] : registered) {
     if (object == last) continue;  // one object, several records: count it once
     last = object;
-    if (!full.is_live(object) && !snapshot.is_phantom(object)) add(result.pending, snapshot, object);
+    if (!full.is_live(object) && !snapshot.is_phantom(object))
+      add(result.pending, snapshot, object);
   }
 
-  // K, densely renumbered so that the SCC pass only touches K.
+  // Queued finalizers run after the next collection and then let go of their
+  // object and funcval: what they alone keep is not kept "regardless". So the
+  // cycle analysis runs over K' = live, but not live from the persistent roots
+  // (neither kind of finalizer); K' == K when nothing is queued.
+  MarkResult persistent_storage;
+  const MarkResult* persistent = &without_finalizers;
+  if (result.queued > 0) {
+    persistent_storage = mark(snapshot, kMaskPersistentRoots);
+    persistent = &persistent_storage;
+  }
+
+  // K', densely renumbered so that the SCC pass only touches K'.
   std::vector<uint32_t> local(n, kNone);
   std::vector<ObjectId> members;
   for (ObjectId v = 1; v < n; ++v) {
-    if (full.is_live(v) && !without_finalizers.is_live(v)) {
+    if (!full.is_live(v)) continue;
+    if (!without_finalizers.is_live(v)) add(result.kept_only_by_finalizers, snapshot, v);
+    if (!persistent->is_live(v)) {
       local[v] = static_cast<uint32_t>(members.size());
       members.push_back(v);
-      add(result.kept_only_by_finalizers, snapshot, v);
     }
   }
   if (members.empty()) return result;
@@ -173,16 +186,7 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult&
   }
 
   // Finalizers of objects that stay live regardless keep their funcval (and
-  // what it captures) for as long as the object lives. Queued finalizers are
-  // not "regardless": they run after the next collection and let go.
-  MarkResult persistent_storage;
-  const MarkResult* persistent = &without_finalizers;
-  if (result.queued > 0) {
-    persistent_storage = mark(
-        snapshot, kMaskWithoutFinalizers &
-                      ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kQueuedFinalizer)));
-    persistent = &persistent_storage;
-  }
+  // what it captures) for as long as the object lives.
   const size_t first_held = queue.size();
   for (const auto& [object, funcval] : all_funcvals) {
     const bool object_stays = object == kNoObject || persistent->is_live(object);

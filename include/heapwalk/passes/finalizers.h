@@ -32,8 +32,15 @@
 // (a -> b -> c chains: one link a cycle). Checked against a simulation of
 // successive collections on random graphs (tests/test_finalizers_random.cc).
 //
-// Cost: two marks (O(V + E) each) plus an iterative Tarjan SCC over G_K
-// (O(|K| + edges inside K)); no per-object searches. No recursion.
+// Queued finalizers (rare: tag 11) keep their object and funcval only until
+// they run after the next collection, so cyclic/immortal/held_for_live are
+// computed over K' = objects live in Go's mark but not from the persistent
+// roots (neither registered nor queued finalizers); K' == K when nothing is
+// queued.
+//
+// Cost: two marks, O(V + E) each (a third when something is queued), plus an
+// iterative Tarjan SCC over G_K' (O(|K'| + edges inside K')); no per-object
+// searches. No recursion.
 #pragma once
 
 #include <cstdint>
@@ -58,9 +65,9 @@ struct FinalizerAnalysis {
 
   ObjectSet pending;                  // registered, object unreachable: runs at the next GC
   ObjectSet kept_only_by_finalizers;  // the set K (any object, finalizer or not)
-  ObjectSet cyclic;                   // finalizer objects in K on a cycle of G_K: never freed
-  ObjectSet immortal;                 // K objects reachable from `cyclic` in G_K (cyclic included)
-  ObjectSet held_for_live;            // K objects kept by live objects' finalizer funcvals
+  ObjectSet cyclic;                   // finalizer objects in K' on a cycle of G_K': never freed
+  ObjectSet immortal;                 // K' objects reachable from `cyclic` (cyclic included)
+  ObjectSet held_for_live;            // other K' objects kept by live objects' finalizer funcvals
 };
 
 // `full` must be mark(snapshot) and `without_finalizers` mark(snapshot,
@@ -72,5 +79,8 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot);
 // The root-kind mask that leaves out registered-finalizer roots.
 inline constexpr uint32_t kMaskWithoutFinalizers =
     ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kFinalizer));
+// ... and queued finalizers' roots too: the roots that stay after the next collection.
+inline constexpr uint32_t kMaskPersistentRoots =
+    kMaskWithoutFinalizers & ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kQueuedFinalizer));
 
 }  // namespace heapwalk
