@@ -75,7 +75,7 @@ TEST_CASE("unreachable: JSON groups by slot size, largest total first", "[unreac
   CHECK(j["groups"][2] == json{{"size", 16}, {"count", 3}, {"bytes", 48}});
   CHECK(j["groups"][3] == json{{"size", 32}, {"count", 1}, {"bytes", 32}});
   CHECK(j["finalizer_pending"]["objects"] == 1);
-  CHECK(j["phantoms"]["objects"] == 0);
+  CHECK(j["span_bitmap_records"]["objects"] == 0);
   CHECK(j["caveats"].empty());
 
   const json limited = json::parse(run({path, "--format", "json", "--limit", "2"}).out);
@@ -122,11 +122,11 @@ TEST_CASE("unreachable: phantoms are reported apart", "[unreachable][cli]") {
   const std::string path = write_temp(write_dump(d), "uphantom.heapdump");
   const json j = json::parse(run({path, "--format", "json"}).out);
   CHECK(j["unreachable"]["objects"] == 1);
-  CHECK(j["phantoms"]["objects"] == 2);
-  CHECK(j["phantoms"]["bytes"] == 128);
-  CHECK(!j["phantoms"]["explanation"].get<std::string>().empty());
+  CHECK(j["span_bitmap_records"]["objects"] == 2);
+  CHECK(j["span_bitmap_records"]["bytes"] == 128);
+  CHECK(!j["span_bitmap_records"]["explanation"].get<std::string>().empty());
   const Run text = run({path});
-  CHECK(text.out.find("Phantoms: 2 records") != std::string::npos);
+  CHECK(text.out.find("Span bitmaps: 2 records") != std::string::npos);
 }
 
 TEST_CASE("unreachable: bad arguments are usage errors", "[unreachable][cli]") {
@@ -154,9 +154,9 @@ TEST_CASE("unreachable: corpus totals agree with mark, go1.25 connpool has the c
     const bool go123 = c.name.rfind("go1.23/", 0) == 0;
     CHECK(j["caveats"].size() == (go125 ? 2u : go123 ? 1u : 0u));
     if (go125 || go123)
-      CHECK(j["phantoms"]["objects"].get<uint64_t>() > 0);
+      CHECK(j["span_bitmap_records"]["objects"].get<uint64_t>() > 0);
     else
-      CHECK(j["phantoms"]["objects"] == 0);
+      CHECK(j["span_bitmap_records"]["objects"] == 0);
   }
   if (!any) WARN("SKIP: no corpus (../shared/corpus)");
 }

@@ -110,7 +110,7 @@ int run_unreachable(const std::vector<std::string>& args) {
     }
     json["groups"] = std::move(list);
     json["groups_omitted"] = {{"groups", rest.size}, {"count", rest.count}, {"bytes", rest.bytes}};
-    json["phantoms"] = {{"objects", snapshot.phantom_count()},
+    json["span_bitmap_records"] = {{"objects", snapshot.phantom_count()},
                         {"bytes", snapshot.phantom_bytes()},
                         {"explanation", kPhantomExplanation}};
     json["caveats"] = notes;
@@ -150,7 +150,7 @@ int run_unreachable(const std::vector<std::string>& args) {
     row("total", full.unreachable_objects, full.unreachable_bytes);
   }
   if (snapshot.phantom_count() > 0) {
-    std::cout << "\nPhantoms: " << count(snapshot.phantom_count()) << " records, "
+    std::cout << "\nSpan bitmaps: " << count(snapshot.phantom_count()) << " records, "
               << bytes_human(snapshot.phantom_bytes())
               << ", not included above: " << kPhantomExplanation << ".\n";
   }
