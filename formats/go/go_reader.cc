@@ -118,9 +118,10 @@ class Reader {
  private:
   void read_records() {
     for (;;) {
-      if (cur_.at_end()) throw EndOfInput{cur_.pos()};
+      // A cut exactly between two records is reported at the missing one.
       record_start_ = cur_.pos();
       roots_committed_ = facts_.roots.size();
+      if (cur_.at_end()) throw EndOfInput{cur_.pos()};
       uint64_t tag = cur_.uvarint();
       if (tag >= kRecordTagCount)
         cur_.fail(record_start_, "unknown record tag " + std::to_string(tag) +
@@ -128,9 +129,9 @@ class Reader {
       if (tag != 6 && !have_params_)
         cur_.fail(record_start_, std::string("the first record is ") + record_tag_name(int(tag)) +
                                      ", not params: not a heap dump this reader understands");
-      ++facts_.record_counts[tag];
       switch (tag) {
         case 0:
+          ++facts_.record_counts[0];
           facts_.bytes_read = cur_.pos();
           return;
         case 1: object(); break;
@@ -151,6 +152,7 @@ class Reader {
         case 16: bucket(); break;
         case 17: facts_.alloc_samples.push_back({cur_.uvarint(), cur_.uvarint()}); break;
       }
+      ++facts_.record_counts[tag];  // only records read whole are counted
     }
   }
 
@@ -346,14 +348,10 @@ class Reader {
     MemProfBucket b;
     b.address = cur_.uvarint();
     b.size = cur_.uvarint();
-    uint64_t at = cur_.pos();
     uint64_t depth = cur_.uvarint();
-    // Each frame takes at least 3 bytes: refuse counts the input cannot hold
-    // before reserving memory for them.
-    if (depth > cur_.remaining() / 3)
-      cur_.fail(at, "allocation stack of " + std::to_string(depth) +
-                        " frames is longer than the rest of the file");
-    b.stack.reserve(depth);
+    // Each frame takes at least 3 bytes: never reserve more than the rest of
+    // the input could hold. A depth past the end reads as a cut-short file.
+    b.stack.reserve(std::min<uint64_t>(depth, cur_.remaining() / 3));
     for (uint64_t i = 0; i < depth; ++i) {
       StackEntry e;
       e.function = cur_.string();
