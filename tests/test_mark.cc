@@ -143,16 +143,16 @@ TEST_CASE("mark: every root kind, and first_root names it", "[mark]") {
   }
 }
 
-// first_root is the kind of the NEAREST root; among equally near roots the
-// first in root order (kind order) wins.
+// first_root is the first root kind, in RootKind order, that reaches the
+// object at all, however many hops away: marking runs one kind at a time.
 //
 //   data -> P --> Q --> X          bss -> Y      frame -> X
 //   data -> R --> Y                frame -> Z    bss -> Z
 //
-//   X: frame (1 hop from the frame root, 2 from data)
-//   Y: bss   (0 hops from bss, 1 from data)
-//   Z: bss   (0 hops from both: bss comes before stack frames)
-TEST_CASE("mark: first_root prefers the nearest root, then root order", "[mark]") {
+//   X: data  (2 hops from data; the frame root is nearer but comes later)
+//   Y: data  (1 hop from data, 0 from bss)
+//   Z: bss   (bss comes before stack frames)
+TEST_CASE("mark: first_root is the first root kind that reaches the object", "[mark]") {
   DumpBuilder b;
   const uint64_t P = b.object(16), Q = b.object(16), X = b.object(16), R = b.object(16),
                  Y = b.object(16), Z = b.object(16);
@@ -170,9 +170,9 @@ TEST_CASE("mark: first_root prefers the nearest root, then root order", "[mark]"
   check_table(s, m,
               {{"P", P, true, k(RootKind::kData)},
                {"Q", Q, true, k(RootKind::kData)},
-               {"X", X, true, k(RootKind::kStackFrame)},
+               {"X", X, true, k(RootKind::kData)},
                {"R", R, true, k(RootKind::kData)},
-               {"Y", Y, true, k(RootKind::kBss)},
+               {"Y", Y, true, k(RootKind::kData)},
                {"Z", Z, true, k(RootKind::kBss)}});
 }
 

@@ -26,32 +26,37 @@ MarkResult mark(const Snapshot& snapshot, uint32_t root_kind_mask) {
   queue.reserve(n);
   if (n > 0) test_and_set(kSuperRoot);
 
-  // The super-root's edges are visited in root order (kind, then file order):
-  // that order is what makes first_root deterministic. An object named by
-  // several roots takes the kind of the first one.
+  // Layers, one root kind at a time in RootKind order: the kind's roots seed
+  // the queue, and breadth-first search runs to completion before the next
+  // kind starts. So first_root says "kept by globals; else by goroutine
+  // stacks; else ..." instead of depending on which root happens to be fewer
+  // hops away. Each object is still visited once: O(V + E) in all.
   const uint32_t root_first_edge = n > 0 ? g.rowstart[kSuperRoot] : 0;
   const uint32_t root_end_edge = n > 0 ? g.rowstart[kSuperRoot + 1] : 0;
-  for (uint32_t e = root_first_edge; e < root_end_edge; ++e) {
-    const uint32_t root_index = snapshot.edge_offset(e);
-    const auto kind = static_cast<uint32_t>(roots[root_index].kind);
-    if (kind >= 32 || !((root_kind_mask >> kind) & 1)) continue;
-    const uint32_t v = g.targets[e];
-    if (test_and_set(v)) {
-      r.first_root[v] = static_cast<uint8_t>(kind);
-      queue.push_back(v);
-    }
-  }
-
-  // Breadth-first: each object inherits the root kind of the object that
-  // discovered it. Self edges and back edges are no-ops via the mark bit.
-  for (size_t head = 0; head < queue.size(); ++head) {
-    const uint32_t u = queue[head];
-    const uint8_t kind = r.first_root[u];
-    for (uint32_t e = g.rowstart[u], end = g.rowstart[u + 1]; e < end; ++e) {
+  size_t head = 0;
+  uint32_t e = root_first_edge;
+  while (e < root_end_edge) {
+    // Super-root edges follow root order, so one kind's edges are contiguous.
+    const auto kind = static_cast<uint32_t>(roots[snapshot.edge_offset(e)].kind);
+    const bool wanted = kind < 32 && ((root_kind_mask >> kind) & 1);
+    for (; e < root_end_edge && static_cast<uint32_t>(roots[snapshot.edge_offset(e)].kind) == kind; ++e) {
       const uint32_t v = g.targets[e];
-      if (test_and_set(v)) {
-        r.first_root[v] = kind;
+      if (wanted && test_and_set(v)) {
+        r.first_root[v] = static_cast<uint8_t>(kind);
         queue.push_back(v);
+      }
+    }
+    // Each object inherits the root kind of the object that discovered it.
+    // Self edges and back edges are no-ops via the mark bit.
+    for (; head < queue.size(); ++head) {
+      const uint32_t u = queue[head];
+      const uint8_t k = r.first_root[u];
+      for (uint32_t f = g.rowstart[u], end = g.rowstart[u + 1]; f < end; ++f) {
+        const uint32_t v = g.targets[f];
+        if (test_and_set(v)) {
+          r.first_root[v] = k;
+          queue.push_back(v);
+        }
       }
     }
   }

@@ -103,8 +103,8 @@ std::vector<bool> MarkOracle::mark(uint32_t mask) const {
 }
 
 std::vector<uint8_t> MarkOracle::first_root(uint32_t mask) const {
-  // Per root kind, hop distances from that kind's roots; then the nearest
-  // kind wins and ties go to the smaller kind.
+  // Per root kind, hop distances from that kind's roots; the first kind in
+  // RootKind order that reaches an object at all is its first root.
   const size_t n = objects_.size();
   constexpr int kInf = 1 << 30;
   std::vector<std::vector<int>> dist(kRootKindCount, std::vector<int>(n, kInf));
@@ -145,11 +145,10 @@ std::vector<uint8_t> MarkOracle::first_root(uint32_t mask) const {
   }
   std::vector<uint8_t> result(n, 0xff);
   for (size_t v = 0; v < n; ++v) {
-    int best = kInf;
     for (int k = 0; k < kRootKindCount; ++k) {
-      if (dist[k][v] < best) {
-        best = dist[k][v];
+      if (dist[k][v] < kInf) {
         result[v] = static_cast<uint8_t>(k);
+        break;
       }
     }
   }

@@ -10,10 +10,13 @@
 // - a pointer marks the slot containing it (interior pointers included);
 // - phantom records (Go 1.22+ span bitmaps) are never reached by real
 //   pointers and are reported apart from garbage.
-// Breadth-first from the super-root's edges in root order, so `first_root`
-// is deterministic: the kind of the first root (in RootKind order, then file
-// order) whose breadth-first wave reached the object. Iterative; O(V + E);
-// one bit per object for marks plus one byte per object for the root kind.
+// Breadth-first in layers, one root kind at a time in RootKind order: the
+// kind's roots seed the queue and the search runs to completion before the
+// next kind starts. So `first_root` is the first kind, in RootKind order, that
+// reaches the object at all (globals, then goroutine stacks, ...), whatever
+// the hop counts; within a kind, file order. Deterministic. Iterative;
+// O(V + E); one bit per object for marks plus one byte per object for the
+// root kind.
 #pragma once
 
 #include <array>
