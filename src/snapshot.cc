@@ -64,9 +64,17 @@ const char* status_name(uint64_t status) {
 
 }  // namespace
 
-std::string goroutine_title(const GoroutineRecord& g) {
-  std::string state = g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : status_name(g.status);
-  return "goroutine " + std::to_string(g.goid) + " [" + state + "]";
+std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g) {
+  // The goroutine that called WriteHeapDump sits on the system stack while
+  // the dump is written; Go 1.19 leaves whatever it last waited on as its
+  // wait reason. Say what it is really doing.
+  for (uint32_t i = g.first_frame; i < g.first_frame + g.frame_count && i < facts.frames.size(); ++i)
+    if (facts.frames[i].function == "runtime/debug.WriteHeapDump") return "writing heap dump";
+  return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : status_name(g.status);
+}
+
+std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g) {
+  return "goroutine " + std::to_string(g.goid) + " [" + goroutine_state(facts, g) + "]";
 }
 
 std::string Snapshot::root_name(const Root& root) const {
@@ -74,7 +82,7 @@ std::string Snapshot::root_name(const Root& root) const {
   auto offset = [&] { return root.offset ? "+" + hex(root.offset) : std::string(); };
   auto goroutine_by_address = [&](uint64_t g) -> std::string {
     for (const GoroutineRecord& r : facts_.goroutines)
-      if (r.address == g) return goroutine_title(r);
+      if (r.address == g) return goroutine_title(facts_, r);
     return "goroutine at " + hex(g);
   };
   switch (root.kind) {
@@ -84,13 +92,13 @@ std::string Snapshot::root_name(const Root& root) const {
       if (root.owner >= facts_.frames.size()) return "stack frame";
       const FrameRecord& frame = facts_.frames[root.owner];
       std::string where = frame.goroutine < facts_.goroutines.size()
-                              ? goroutine_title(facts_.goroutines[frame.goroutine])
+                              ? goroutine_title(facts_, facts_.goroutines[frame.goroutine])
                               : std::string("stack");
       return where + ": " + frame.function;
     }
     case RootKind::kGoroutineContext:
       return root.owner < facts_.goroutines.size()
-                 ? goroutine_title(facts_.goroutines[root.owner]) + ": context"
+                 ? goroutine_title(facts_, facts_.goroutines[root.owner]) + ": context"
                  : "goroutine context";
     case RootKind::kDefer:
       return root.owner < facts_.defers.size()

@@ -468,7 +468,7 @@ TEST_CASE("samples truth: goroutines and their frames", "[samples][truth]") {
       FACT(g.status == 4);
       FACT(g.wait_reason == state);
       FACT(!g.system);
-      FACT(goroutine_title(g) == "goroutine " + std::to_string(goid) + " [" + state + "]");
+      FACT(goroutine_title(s.snapshot->facts(), g) == "goroutine " + std::to_string(goid) + " [" + state + "]");
       // Its stack: the top function runtime.Stack printed is one of its
       // frames, and a frame of it holds the buffer.
       bool has_top = false;

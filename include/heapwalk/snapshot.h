@@ -75,8 +75,11 @@ struct PointerStats {
 };
 
 
-// "goroutine 17 [chan receive]": the wait reason when waiting, else the status.
-std::string goroutine_title(const GoroutineRecord& g);
+// What a goroutine is doing: its wait reason when waiting, else its status;
+// "writing heap dump" for the goroutine that called WriteHeapDump.
+std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g);
+// "goroutine 17 [chan receive]".
+std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g);
 
 class Snapshot {
  public:

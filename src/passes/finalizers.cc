@@ -108,6 +108,27 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult&
       add(result.pending, snapshot, object);
   }
 
+  // The next collection queues every pending finalizer, and queued
+  // finalizers are roots: the pending objects and all the garbage they reach
+  // survive that collection and go only after the finalizers have run.
+  {
+    std::vector<bool> seen(n, false);
+    std::vector<ObjectId> queue;
+    for (ObjectId id : result.pending.ids) {
+      seen[id] = true;
+      queue.push_back(id);
+    }
+    const GraphView g = snapshot.view();
+    for (size_t head = 0; head < queue.size(); ++head)
+      for (uint32_t w : g.successors(queue[head]))
+        if (!seen[w] && !full.is_live(w)) {
+          seen[w] = true;
+          queue.push_back(w);
+        }
+    std::sort(queue.begin(), queue.end());
+    for (ObjectId id : queue) add(result.held_until_finalizers_run, snapshot, id);
+  }
+
   // Queued finalizers run after the next collection and then let go of their
   // object and funcval: what they alone keep is not kept "regardless". So the
   // cycle analysis runs over K' = live, but not live from the persistent roots

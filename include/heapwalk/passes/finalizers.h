@@ -64,6 +64,10 @@ struct FinalizerAnalysis {
   uint64_t unresolved = 0;
 
   ObjectSet pending;                  // registered, object unreachable: runs at the next GC
+  // Unreachable objects the next GC still keeps: the pending objects and the
+  // garbage they reach (queued finalizers are roots). Freed only after the
+  // finalizers have run, a collection or more later.
+  ObjectSet held_until_finalizers_run;
   ObjectSet kept_only_by_finalizers;  // the set K (any object, finalizer or not)
   ObjectSet cyclic;                   // finalizer objects in K' on a cycle of G_K': never freed
   ObjectSet immortal;                 // K' objects reachable from `cyclic` (cyclic included)
