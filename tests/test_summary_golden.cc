@@ -183,8 +183,8 @@ TEST_CASE("summary golden: JSON of every sample and the README schema", "[golden
       CHECK(j["roots"].contains(kind));
       CHECK(j["live_by_root"].contains(kind));
     }
-    require_keys(j["root_words"], "root_words", {"count", "nil", "outside_heap"});
-    require_keys(j["goroutines"], "goroutines", {"count", "system", "by_status", "by_wait_reason"});
+    require_keys(j["root_words"], "root_words", {"count", "nil", "unresolved"});
+    require_keys(j["goroutines"], "goroutines", {"count", "user", "system", "by_state", "system_by_state", "groups"});
     require_keys(j["memstats"], "memstats",
                  {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys", "Sys", "TotalAlloc", "Mallocs", "Frees",
                   "NumGC"});

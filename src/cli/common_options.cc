@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "heapwalk/error.h"
+#include "heapwalk/report/format.h"
 
 namespace heapwalk::cli {
 
@@ -30,7 +31,9 @@ VerbParser::VerbParser(std::string verb, std::string usage, std::vector<OutputFo
       ("format", po::value(&format_text_)->default_value("text"), ("output format: " + choices).c_str())
       ("max-decompressed", po::value(&max_decompressed_text_),
        "refuse zstd input that decompresses to more than SIZE (default: physical memory)")
-      ("allow-truncated", "analyse a dump that was cut short (what is missing is reported)");
+      ("allow-truncated", "analyse a dump that was cut short (what is missing is reported)")
+      ("binary", po::value(&binary_text_),
+       "the program's executable (ELF): names globals and types from its symbols");
 }
 
 bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out, size_t min_files,
@@ -62,6 +65,7 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   if (!max_decompressed_text_.empty())
     out.load.input.max_decompressed_bytes = parse_size(max_decompressed_text_);
   out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
+  out.binary = binary_text_;
   if (out.files.size() < min_files || out.files.size() > max_files)
     throw UsageError(verb_ + ": expected " +
                      (min_files == max_files ? std::to_string(min_files)
@@ -69,6 +73,16 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
                      " FILE argument" + (max_files == 1 ? "" : "s") + ", got " +
                      std::to_string(out.files.size()) + " (usage: heapwalk " + verb_ + " " + usage_ + ")");
   return true;
+}
+
+std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snapshot& snapshot,
+                                        std::ostream& warnings) {
+  if (options.binary.empty()) return nullptr;
+  auto binary = std::make_unique<ElfSymbols>(ElfSymbols::open(options.binary));
+  BinaryMatch match = match_binary(snapshot, *binary);
+  for (const std::string& w : match.warnings) warnings << "heapwalk: warning: " << report::safe_text(w) << "\n";
+  if (!match.layout_matches) return nullptr;
+  return binary;
 }
 
 uint64_t parse_size(const std::string& text) {

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "heapwalk/snapshot.h"
+#include "heapwalk/symbols/elf_symbols.h"
 
 namespace heapwalk::cli {
 
@@ -17,10 +20,11 @@ struct CommonOptions {
   OutputFormat format = OutputFormat::kText;
   LoadOptions load;
   bool help = false;
+  std::string binary;  // --binary EXE: the program's executable ("" = none)
 };
 
-// Adds --format, --max-decompressed, --allow-truncated and --help to `desc`
-// and declares FILE as the positional argument(s).
+// Adds --format, --max-decompressed, --allow-truncated, --binary and --help to
+// `desc` and declares FILE as the positional argument(s).
 class VerbParser {
  public:
   VerbParser(std::string verb, std::string usage, std::vector<OutputFormat> formats = {OutputFormat::kText, OutputFormat::kJson});
@@ -36,8 +40,15 @@ class VerbParser {
   std::vector<OutputFormat> formats_;
   boost::program_options::options_description desc_;
   boost::program_options::variables_map vm_;
-  std::string format_text_, max_decompressed_text_;
+  std::string format_text_, max_decompressed_text_, binary_text_;
 };
+
+// The --binary executable, checked against the dump: nullptr without
+// --binary, or (after a warning) when it does not match the dump's layout.
+// Every mismatch (Go version, layout, stripped) is one "heapwalk: warning:"
+// line on `warnings`. Throws InputError when the file is not a usable ELF.
+std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snapshot& snapshot,
+                                        std::ostream& warnings);
 
 // Parses "512MiB", "1.5GB", "4096": bytes. Throws UsageError.
 uint64_t parse_size(const std::string& text);

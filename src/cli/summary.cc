@@ -9,6 +9,7 @@
 #include "common_options.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
+#include "heapwalk/passes/labels.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
@@ -21,8 +22,67 @@ using report::Json;
 namespace {
 
 const char* const kSummaryStats[] = {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys",
-                                     "Sys",       "TotalAlloc",  "Mallocs",   "Frees",
-                                     "NumGC"};
+                                     "StackInuse", "Sys",        "TotalAlloc", "Mallocs",
+                                     "Frees",     "NumGC"};
+
+// Standard library or runtime: the first path element has no dot ("sync",
+// "net/http"), except the program's own package main.
+bool is_std_function(const std::string& function) {
+  std::string path = function.substr(0, function.find('.', function.rfind('/') + 1));
+  std::string first = path.substr(0, path.find('/'));
+  return first != "main" && first.find('.') == std::string::npos;
+}
+
+// Where a goroutine is stuck, as a Go engineer would say it: the innermost
+// frame of the program's own code, else the innermost frame outside the
+// runtime, else the innermost frame.
+std::string goroutine_function(const DumpFacts& f, const GoroutineRecord& g) {
+  uint32_t end = std::min<uint64_t>(g.first_frame + uint64_t{g.frame_count}, f.frames.size());
+  for (uint32_t i = g.first_frame; i < end; ++i)
+    if (!is_std_function(f.frames[i].function)) return f.frames[i].function;
+  for (uint32_t i = g.first_frame; i < end; ++i)
+    if (f.frames[i].function.rfind("runtime.", 0) != 0) return f.frames[i].function;
+  return g.first_frame < end ? f.frames[g.first_frame].function : std::string();
+}
+
+Json goroutine_summary(const DumpFacts& f) {
+  std::map<std::string, uint64_t> by_state, system_by_state;
+  std::map<std::pair<std::string, std::string>, uint64_t> groups;
+  uint64_t system = 0;
+  for (const GoroutineRecord& g : f.goroutines) {
+    std::string state = goroutine_state(f, g);
+    if (g.system) {
+      ++system;
+      ++system_by_state[state];
+      continue;
+    }
+    ++by_state[state];
+    ++groups[{state, goroutine_function(f, g)}];
+  }
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> sorted(groups.begin(), groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  Json list = Json::array();
+  for (const auto& [key, n] : sorted) list.push_back({{"count", n}, {"state", key.first}, {"function", key.second}});
+  return {{"count", f.goroutines.size()}, {"user", f.goroutines.size() - system}, {"system", system},
+          {"by_state", by_state}, {"system_by_state", system_by_state}, {"groups", list}};
+}
+
+// Text names of root kinds, as a Go engineer says them.
+const char* root_kind_title(const std::string& kind) {
+  static const std::pair<const char*, const char*> kTitles[] = {
+      {"data", "globals (data)"},       {"bss", "globals (bss)"},
+      {"stack_frame", "goroutine stacks"}, {"goroutine_context", "goroutine contexts"},
+      {"defer", "defers"},              {"panic", "panics"},
+      {"finalizer", "finalizers"},      {"queued_finalizer", "queued finalizers"},
+      {"other", "other roots"}};
+  for (const auto& [key, title] : kTitles)
+    if (kind == key) return title;
+  return "roots";
+}
+
+std::string plural(uint64_t n, const char* noun) {
+  return report::count(n) + " " + noun + (n == 1 ? "" : "s");
+}
 
 int stat_index(const std::string& name) {
   for (int i = 0; i <= kNumGC; ++i)
@@ -63,7 +123,7 @@ Json memstats_check(const Snapshot& s, uint64_t objects, uint64_t bytes) {
   return j;
 }
 
-Json build(const Snapshot& s, const std::string& file) {
+Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary) {
   const DumpFacts& f = s.facts();
   Json j;
   j["schema"] = report::kJsonSchema;
@@ -104,23 +164,9 @@ Json build(const Snapshot& s, const std::string& file) {
     if (r.target != kNoObject) ++by_kind[static_cast<int>(r.kind)];
   for (int k = 0; k < kRootKindCount; ++k) roots[root_kind_name(static_cast<RootKind>(k))] = by_kind[k];
   j["roots"] = roots;
-  j["root_words"] = {{"count", p.root_words}, {"nil", p.root_nil}, {"outside_heap", p.root_unresolved}};
+  j["root_words"] = {{"count", p.root_words}, {"nil", p.root_nil}, {"unresolved", p.root_unresolved}};
 
-  Json goroutines;
-  goroutines["count"] = f.goroutines.size();
-  std::map<std::string, uint64_t> by_status, by_reason;
-  uint64_t system = 0;
-  for (const GoroutineRecord& g : f.goroutines) {
-    std::string title = goroutine_title(g);
-    std::string state = title.substr(title.find('[') + 1);
-    state.pop_back();
-    (g.status == 4 ? by_reason : by_status)[state]++;
-    system += g.system;
-  }
-  goroutines["system"] = system;
-  goroutines["by_status"] = by_status;
-  goroutines["by_wait_reason"] = by_reason;
-  j["goroutines"] = goroutines;
+  j["goroutines"] = goroutine_summary(f);
 
   if (f.has_memstats) {
     Json ms;
@@ -138,6 +184,7 @@ Json build(const Snapshot& s, const std::string& file) {
                        {"queued", fa.queued},
                        {"unresolved", fa.unresolved},
                        {"pending", set(fa.pending)},
+                       {"held_until_finalizers_run", set(fa.held_until_finalizers_run)},
                        {"kept_only_by_finalizers", set(fa.kept_only_by_finalizers)},
                        {"cyclic", set(fa.cyclic)},
                        {"never_freed", set(fa.immortal)}};
@@ -148,6 +195,11 @@ Json build(const Snapshot& s, const std::string& file) {
       by_root[root_kind_name(static_cast<RootKind>(k))] = {{"objects", m.live_objects_by_root[k]},
                                                            {"bytes", m.live_bytes_by_root[k]}};
     j["live_by_root"] = by_root;
+    // How much of the live heap the labels pass can name (passes/labels.h).
+    LabelCounts names = label_coverage(s, compute_labels(s, binary), m);
+    j["names"] = {{"typed_bytes", names.typed_live_bytes},
+                  {"sited_bytes", names.sited_live_bytes},
+                  {"unnamed_bytes", names.unnamed_live_bytes}};
   }
 
   Json anomalies;
@@ -182,7 +234,7 @@ std::string line(const std::string& label, const std::string& value) {
 }
 
 std::string objects_and_bytes(const Json& j) {
-  return report::count(j["objects"].get<uint64_t>()) + " objects, " +
+  return plural(j["objects"].get<uint64_t>(), "object") + ", " +
          report::bytes_human(j["bytes"].get<uint64_t>());
 }
 
@@ -206,7 +258,23 @@ void render_text(const Json& j, std::ostream& out) {
     uint64_t total = o["bytes"].get<uint64_t>();
     out << line("live", objects_and_bytes(j["live"]) + "  " +
                             report::percent(j["live"]["bytes"].get<uint64_t>(), total));
-    out << line("unreachable", objects_and_bytes(j["unreachable"]) + "  (freed by the next GC)");
+    std::string garbage = objects_and_bytes(j["unreachable"]);
+    if (j.contains("finalizers") &&
+        j["finalizers"]["held_until_finalizers_run"]["objects"].get<uint64_t>() > 0)
+      garbage += "  (freed by the next GC, except " +
+                 objects_and_bytes(j["finalizers"]["held_until_finalizers_run"]) +
+                 " held until finalizers run)";
+    else
+      garbage += "  (freed by the next GC)";
+    out << line("unreachable", garbage);
+  }
+  if (j.contains("names")) {
+    const Json& n = j["names"];
+    uint64_t live = j["live"]["bytes"].get<uint64_t>();
+    out << line("named", "of live bytes: " + report::percent(n["typed_bytes"].get<uint64_t>(), live) +
+                             " by type, " + report::percent(n["sited_bytes"].get<uint64_t>(), live) +
+                             " by allocation site, " + report::percent(n["unnamed_bytes"].get<uint64_t>(), live) +
+                             " not at all");
   }
   const Json& pb = o["span_bitmap_records"];
   if (pb["count"].get<uint64_t>())
@@ -218,7 +286,7 @@ void render_text(const Json& j, std::ostream& out) {
                                     count(p["heap_edges"].get<uint64_t>()) + " into objects (" +
                                     count(p["interior"].get<uint64_t>()) + " interior), " +
                                     count(p["nil"].get<uint64_t>()) + " nil, " +
-                                    count(p["unresolved"].get<uint64_t>()) + " elsewhere");
+                                    count(p["unresolved"].get<uint64_t>()) + " outside any object");
 
   if (j.contains("finalizers")) {
     const Json& fz = j["finalizers"];
@@ -226,7 +294,7 @@ void render_text(const Json& j, std::ostream& out) {
         << count(fz["queued"].get<uint64_t>()) << " queued\n";
     if (fz["pending"]["objects"].get<uint64_t>())
       out << line("pending", objects_and_bytes(fz["pending"]) +
-                                 "  unreachable: finalizers run at the next GC");
+                                 "  unreachable; the next GC queues their finalizers");
     if (fz["kept_only_by_finalizers"]["objects"].get<uint64_t>())
       out << line("kept by finalizers", objects_and_bytes(fz["kept_only_by_finalizers"]) +
                                             "  live only through objects with finalizers");
@@ -236,28 +304,37 @@ void render_text(const Json& j, std::ostream& out) {
                                      " objects with finalizers on cycles through themselves");
   }
   if (j.contains("live_by_root")) {
-    out << "\nLive bytes by the root kind that reaches them first\n";
+    out << "\nLive objects by their nearest root\n";
     for (const auto& [kind, v] : j["live_by_root"].items()) {
       if (v["objects"].get<uint64_t>() == 0) continue;
-      out << line(kind, objects_and_bytes(v) + "  (" + count(j["roots"][kind].get<uint64_t>()) + " roots)");
+      out << line(root_kind_title(kind),
+                  objects_and_bytes(v) + "  (" + plural(j["roots"][kind].get<uint64_t>(), "root pointer") + ")");
     }
   } else {
     out << "\nRoots\n";
     for (const auto& [kind, n] : j["roots"].items())
-      if (n.get<uint64_t>()) out << line(kind, count(n.get<uint64_t>()));
+      if (n.get<uint64_t>()) out << line(root_kind_title(kind), plural(n.get<uint64_t>(), "root pointer"));
   }
 
   const Json& g = j["goroutines"];
   out << "\nGoroutines: " << count(g["count"].get<uint64_t>()) << " (" << count(g["system"].get<uint64_t>())
-      << " system)\n";
-  for (const auto& [state, n] : g["by_status"].items()) out << line(safe_text(state), count(n.get<uint64_t>()));
-  for (const auto& [state, n] : g["by_wait_reason"].items())
-    out << line(safe_text(state), count(n.get<uint64_t>()));
+      << " of the runtime)\n";
+  size_t shown = 0;
+  for (const auto& group : g["groups"]) {
+    if (++shown > 8) {
+      out << "  ... " << plural(g["groups"].size() - 8, "more group") << " (heapwalk summary --format json lists them)\n";
+      break;
+    }
+    std::string n = count(group["count"].get<uint64_t>());
+    out << "  " << std::string(n.size() < 7 ? 7 - n.size() : 0, ' ') << n << "  "
+        << safe_text(group["state"].get<std::string>()) << " in "
+        << safe_text(group["function"].get<std::string>()) << "\n";
+  }
 
   if (j.contains("memstats")) {
     const Json& m = j["memstats"];
     out << "\nMemStats\n";
-    for (const char* name : {"HeapAlloc", "HeapInuse", "HeapSys", "Sys", "TotalAlloc"})
+    for (const char* name : {"HeapAlloc", "HeapInuse", "HeapSys", "StackInuse", "Sys", "TotalAlloc"})
       out << line(name, bytes_human(m[name].get<uint64_t>()));
     out << line("HeapObjects", count(m["HeapObjects"].get<uint64_t>()));
     out << line("NumGC", count(m["NumGC"].get<uint64_t>()));
@@ -292,7 +369,8 @@ int run_summary(const std::vector<std::string>& args) {
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   Snapshot snapshot = load_snapshot(options.files[0], options.load);
-  Json j = build(snapshot, options.files[0]);
+  std::unique_ptr<ElfSymbols> binary = open_binary(options, snapshot, std::cerr);
+  Json j = build(snapshot, options.files[0], binary.get());
   if (options.format == OutputFormat::kJson)
     std::cout << report::to_text(j);
   else

@@ -21,5 +21,6 @@ std::span<const Verb> verbs();
 // Each verb's entry point (defined in its own file).
 int run_summary(const std::vector<std::string>& args);
 int run_unreachable(const std::vector<std::string>& args);
+int run_histogram(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli

@@ -8,6 +8,7 @@ std::span<const Verb> verbs() {
       {"summary", "what the dump holds: records, objects, roots, goroutines, liveness, MemStats",
        run_summary},
       {"unreachable", "what the next collection would free, largest groups first", run_unreachable},
+      {"histogram", "count and bytes per type, allocation site or size, largest first", run_histogram},
   };
   return kVerbs;
 }

@@ -1,0 +1,121 @@
+// Labels: the best name the dump (and optionally the executable) allows for
+// every object. Go heap dump objects carry no type; evidence comes from:
+//
+// 1. Malloc headers (Go 1.22+): a pointerful object in a 576..32768-byte slot
+//    starts with its type's address. Strongest evidence: it is the object's
+//    own header.
+// 2. Interface words: an object, frame or global word equal to a known itab
+//    address (tag 8) or type address (tag 3), followed by a pointer word
+//    that resolves to object X, says X's dynamic type. For a type stored
+//    indirectly (TypeRecord::indirect) X is a boxed value of that type; for a
+//    pointer-shaped type X is what the pointer points at.
+// 3. Allocation sites (tag 17 -> tag 16): the allocating frame and the first
+//    frame outside the runtime and standard library.
+// 4. With an executable (ElfSymbols), type addresses get their full names
+//    (`type:*context.cancelCtx`), which the dump truncates (`context.`).
+//
+// Conflicts (two sources naming one object differently) resolve by the
+// source order above (header beats interface word), then first evidence in
+// object-id/edge order; every conflict is counted. Interface words whose data
+// word points inside an object (not at its start; for a malloc-header slot,
+// not exactly at start + 8, where its value starts) name a part of the slot,
+// not the slot: skipped and counted.
+//
+// What a type name means: an interface names its dynamic type, i.e. what %T
+// prints for it: `*context.cancelCtx` for the cancelCtx object a pointer in
+// an interface points at, `main.sessionStats` for a value boxed in the heap.
+// A malloc header names the allocated type (`main.sessionStats`, or
+// `context.cancelCtx` for a `new(context.cancelCtx)` slot). A header T and an
+// interface *T agree (not a conflict); the header's name is kept.
+//
+// Details the sources need:
+// - Only words before a pointer field that resolves to an object are
+//   candidates (the data word of an interface is a pointer field); the first
+//   word of a malloc-header slot is its header, never an interface's type word.
+// - A malloc-header slot (Go >= 1.22, slot in (8 * ptrsize * ptrsize, 32768],
+//   with pointer fields) has its value, its interface data words and its
+//   alloc sample at slot + ptrsize.
+// - Dump type names ending in "." are truncated (the runtime writes pkgpath +
+//   "." + name, and unnamed types have no name): a pointer-sized one is shown
+//   "context.<pointer type>", any other "pkg.<unnamed type>"; an executable
+//   gives the full name. Type records without a name name nothing.
+// - The executable's names are what %T prints, with package NAMES
+//   ("*json.encodeState"); where the dump has the package PATH
+//   ("encoding/json.") the path is put back ("*encoding/json.encodeState").
+//   Header types the dump has no record of keep the executable's form.
+// - Runtime frames for the allocator: package runtime, runtime/internal/...,
+//   and internal/runtime/... (Go 1.23+ moved runtime internals there). Standard
+//   library for the caller: the first path element of the package has no dot
+//   and is not "main" (so a module named without a dot, like heapwalk/samples,
+//   counts as standard library: its frames are passed over for the caller).
+//   Frame text is `function (file-base-name:line)` as the dump has it.
+// - Phantom records (Go 1.22+ span bitmaps) are never named.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heapwalk/snapshot.h"
+
+namespace heapwalk {
+
+class ElfSymbols;  // symbols/elf_symbols.h
+
+enum class TypeSource : uint8_t { kNone = 0, kMallocHeader, kInterface };
+
+struct AllocSite {
+  std::string allocator;  // "context.WithCancel (context.go:232)": first frame not in package runtime
+  std::string caller;     // first frame outside runtime and the standard library; may equal allocator
+  std::string label() const;  // "allocator <- caller", or just allocator when they are the same
+};
+
+struct LabelCounts {
+  uint64_t by_header = 0, by_interface = 0, by_site = 0;  // objects named by each source
+  uint64_t conflicts = 0;        // objects given two different types
+  uint64_t interior_skipped = 0; // interface words pointing inside a slot
+  uint64_t samples_unresolved = 0;  // alloc samples not at an object's start (or start + 8)
+  uint64_t by_binary = 0;           // ... of by_header/by_interface, names only the executable gave
+  uint64_t typed_live_bytes = 0, sited_live_bytes = 0, unnamed_live_bytes = 0;  // filled by callers with a mark
+};
+
+class Labels {
+ public:
+  // Type name of an object ("" if unknown): full when the executable gave
+  // it, else as the dump has it, with truncated pointer types written
+  // "context.<pointer type>".
+  const std::string& type_name(ObjectId id) const { return type_names_[type_of_[id]]; }
+  uint32_t type_index(ObjectId id) const { return type_of_[id]; }
+  TypeSource type_source(ObjectId id) const { return source_[id]; }
+  // Allocation site (nullptr if unknown).
+  const AllocSite* site(ObjectId id) const { return site_of_[id] ? &sites_[site_of_[id]] : nullptr; }
+  uint32_t site_index(ObjectId id) const { return site_of_[id]; }
+
+  // The one display label: type, else site ("[site] context.WithCancel ..."),
+  // else "[N-byte object]".
+  std::string label(const Snapshot& s, ObjectId id) const;
+
+  const LabelCounts& counts() const { return counts_; }
+  const std::vector<std::string>& type_names() const { return type_names_; }  // [0] = ""
+  const std::vector<AllocSite>& sites() const { return sites_; }              // [0] = unused
+
+ private:
+  friend Labels compute_labels(const Snapshot&, const ElfSymbols*);
+  std::vector<uint32_t> type_of_;
+  std::vector<TypeSource> source_;
+  std::vector<uint32_t> site_of_;
+  std::vector<std::string> type_names_{""};
+  std::vector<AllocSite> sites_{AllocSite{}};
+  LabelCounts counts_;
+};
+
+// O(V + E) plus a lookup per candidate word in sorted itab/type tables.
+Labels compute_labels(const Snapshot& snapshot, const ElfSymbols* binary = nullptr);
+
+// The labels' counts with the live-byte coverage filled in: typed (has a
+// type), sited (has a site; typed or not), unnamed (neither). Live = marked;
+// phantoms are never live.
+struct MarkResult;
+LabelCounts label_coverage(const Snapshot& snapshot, const Labels& labels, const MarkResult& mark);
+
+}  // namespace heapwalk
