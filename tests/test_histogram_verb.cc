@@ -130,9 +130,33 @@ TEST_CASE("histogram: text output", "[histogram][cli]") {
   Run r = heapwalk_cli(std::string("histogram -n 3 ") + kCtxleak);
   REQUIRE(r.status == 0);
   CHECK(r.out.rfind(std::string(kCtxleak) + ": live objects by type: 18,268 objects, 3.24 MiB", 0) == 0);
-  CHECK(r.out.find("  count     bytes  share  label\n") != std::string::npos);
-  CHECK(r.out.find("6,000  2.09 MiB  64.5%  [site] main.newPayload (main.go:70)\n") != std::string::npos);
+  CHECK(r.out.find("  count     bytes  share  retained  label\n") != std::string::npos);
+  // Payloads and their data are allocated at one site and point nowhere else:
+  // the row retains exactly its own bytes.
+  CHECK(r.out.find("6,000  2.09 MiB  64.5%  2.09 MiB  [site] main.newPayload (main.go:70)\n") !=
+        std::string::npos);
   CHECK(r.out.find("more labels:") != std::string::npos);
+}
+
+// Retained bytes per row: never less than the row's own bytes (every live
+// object is dominated by itself); the parent context's type row retains the
+// leaked tree under it; --all has no retained column (garbage has no
+// dominators).
+TEST_CASE("histogram: retained bytes per label", "[histogram][cli]") {
+  Run live = heapwalk_cli(std::string("histogram -n 0 --format json ") + kCtxleak);
+  REQUIRE(live.status == 0);
+  json j = json::parse(live.out);
+  uint64_t biggest = 0;
+  for (const auto& row : j["rows"]) {
+    REQUIRE(row.contains("retained"));
+    CHECK(row["retained"].get<uint64_t>() >= row["bytes"].get<uint64_t>());
+    CHECK(row["retained"].get<uint64_t>() <= j["total"]["bytes"].get<uint64_t>());
+    biggest = std::max(biggest, row["retained"].get<uint64_t>());
+  }
+  CHECK(biggest * 10 >= j["total"]["bytes"].get<uint64_t>() * 9);  // the context tree holds ~all
+  Run all = heapwalk_cli(std::string("histogram --all --format json ") + kCtxleak);
+  REQUIRE(all.status == 0);
+  for (const auto& row : json::parse(all.out)["rows"]) CHECK(!row.contains("retained"));
 }
 
 TEST_CASE("histogram: usage and input errors", "[histogram][cli]") {

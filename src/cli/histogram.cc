@@ -11,14 +11,19 @@
 //   display label, so that no bytes disappear from the table.
 // - size: the slot size ("[N-byte object]").
 // A row carries "type" / "site" in JSON when every object in it has the same
-// one. The JSON is built first and the text rendered from it.
+// one. Over live objects each row also has "retained": the bytes that would
+// go if every object of the row went, each nested member counted once
+// (passes/retained_by_group.h). The JSON is built first and the text
+// rendered from it.
 #include <algorithm>
 #include <iostream>
 #include <unordered_map>
 
 #include "common_options.h"
 #include "heapwalk/error.h"
+#include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
+#include "heapwalk/passes/retained_by_group.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
@@ -34,7 +39,7 @@ constexpr uint32_t kMixed = ~uint32_t{0};
 
 struct Row {
   std::string label;
-  uint64_t count = 0, bytes = 0;
+  uint64_t count = 0, bytes = 0, retained = 0;
   uint32_t type = 0, site = 0;  // common type/site index, kMixed when they differ
 };
 
@@ -47,6 +52,7 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
            uint64_t limit, const std::string& file) {
   std::unordered_map<std::string, size_t> index;
   std::vector<Row> rows;
+  std::vector<uint32_t> group_of(live ? s.vertex_count() : 0, kNoGroup);
   uint64_t total_count = 0, total_bytes = 0;
   for (ObjectId id = 1; id < s.vertex_count(); ++id) {
     if (s.is_phantom(id) || (live && !live->is_live(id))) continue;
@@ -57,12 +63,21 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
     auto [it, fresh] = index.try_emplace(key, rows.size());
     if (fresh) rows.push_back(Row{key});
     Row& r = rows[it->second];
+    if (live) group_of[id] = static_cast<uint32_t>(it->second);
     merge(r.type, labels.type_index(id), r.count == 0);
     merge(r.site, labels.site_index(id), r.count == 0);
     ++r.count;
     r.bytes += s.size(id);
     ++total_count;
     total_bytes += s.size(id);
+  }
+  if (live) {
+    std::vector<uint64_t> weight(s.vertex_count(), 0);
+    for (ObjectId id = 1; id < s.vertex_count(); ++id) weight[id] = s.size(id);
+    const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
+    const std::vector<uint64_t> retained = retained_by_group(
+        tree, dominator_children(tree), kSuperRoot, group_of, static_cast<uint32_t>(rows.size()));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i].retained = retained[i];
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.label < b.label;
@@ -79,6 +94,7 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
     if (limit && shown == limit) break;
     ++shown;
     Json row = {{"label", r.label}, {"count", r.count}, {"bytes", r.bytes}};
+    if (live) row["retained"] = r.retained;
     if (r.type != kMixed && r.type != 0) row["type"] = labels.type_names()[r.type];
     if (r.site != kMixed && r.site != 0) row["site"] = labels.sites()[r.site].label();
     out.push_back(std::move(row));
@@ -102,21 +118,26 @@ void render_text(const Json& j, std::ostream& out) {
       << " objects by " << j["by"].get<std::string>() << ": " << count(t["count"].get<uint64_t>())
       << " objects, " << bytes_human(t["bytes"].get<uint64_t>()) << ", " << count(t["labels"].get<uint64_t>())
       << " labels\n\n";
-  std::vector<std::string> counts, sizes, shares;
-  size_t wc = 5, ws = 5, wp = 5;
+  std::vector<std::string> counts, sizes, shares, retained;
+  size_t wc = 5, ws = 5, wp = 5, wr = 8;
+  const bool has_retained = !j["rows"].empty() && j["rows"][0].contains("retained");
   for (const Json& r : j["rows"]) {
     counts.push_back(count(r["count"].get<uint64_t>()));
     sizes.push_back(bytes_human(r["bytes"].get<uint64_t>()));
+    retained.push_back(has_retained ? bytes_human(r["retained"].get<uint64_t>()) : "");
+    wr = std::max(wr, retained.back().size());
     shares.push_back(report::percent(r["bytes"].get<uint64_t>(), t["bytes"].get<uint64_t>()));
     wc = std::max(wc, counts.back().size());
     ws = std::max(ws, sizes.back().size());
     wp = std::max(wp, shares.back().size());
   }
   auto pad = [](const std::string& s, size_t w) { return std::string(w > s.size() ? w - s.size() : 0, ' ') + s; };
-  out << "  " << pad("count", wc) << "  " << pad("bytes", ws) << "  " << pad("share", wp) << "  label\n";
+  out << "  " << pad("count", wc) << "  " << pad("bytes", ws) << "  " << pad("share", wp)
+      << (has_retained ? "  " + pad("retained", wr) : "") << "  label\n";
   size_t i = 0;
   for (const Json& r : j["rows"]) {
-    out << "  " << pad(counts[i], wc) << "  " << pad(sizes[i], ws) << "  " << pad(shares[i], wp) << "  "
+    out << "  " << pad(counts[i], wc) << "  " << pad(sizes[i], ws) << "  " << pad(shares[i], wp)
+        << (has_retained ? "  " + pad(retained[i], wr) : "") << "  "
         << report::safe_text(r["label"].get<std::string>()) << "\n";
     ++i;
   }
