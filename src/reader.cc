@@ -23,8 +23,14 @@ const FormatReader* format_reader(const std::string& name) {
 DumpFacts read_dump(const InputBuffer& input, const ReadOptions& options) {
   for (const FormatReader& reader : format_readers())
     if (reader.sniff(input.bytes())) return reader.read(input, options);
-  std::string message = "not a heap dump heapwalk can read. Formats read (plain or zstd-compressed):";
-  for (const FormatReader& reader : format_readers()) message += std::string("\n  ") + reader.description;
+  // One line: scripts read errors line by line.
+  std::string message = "not a heap dump heapwalk can read; it reads (plain or zstd-compressed):";
+  const char* separator = " ";
+  for (const FormatReader& reader : format_readers()) {
+    message += separator;
+    message += reader.description;
+    separator = "; ";
+  }
   throw InputError(input.name(), 0, message);
 }
 
