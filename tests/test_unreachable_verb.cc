@@ -63,10 +63,11 @@ DumpBuilder sample(const std::string& version) {
 
 TEST_CASE("unreachable: JSON groups by slot size, largest total first", "[unreachable][cli]") {
   const std::string path = write_temp(sample("go1.19.8").bytes(), "unreachable1.heapdump");
-  const Run r = run({path, "--format", "json"});
+  const Run r = run({path, "--format", "json", "--by", "size"});
   REQUIRE(r.code == 0);
   const json j = json::parse(r.out);
   CHECK(j["schema"] == 1);
+  CHECK(j["by"] == "size");
   CHECK(j["unreachable"]["objects"] == 7);
   CHECK(j["unreachable"]["bytes"] == 3 * 16 + 1024 + 2 * 48 + 32);
   REQUIRE(j["groups"].size() == 4);
@@ -78,18 +79,43 @@ TEST_CASE("unreachable: JSON groups by slot size, largest total first", "[unreac
   CHECK(j["span_bitmap_records"]["objects"] == 0);
   CHECK(j["caveats"].empty());
 
-  const json limited = json::parse(run({path, "--format", "json", "--limit", "2"}).out);
+  const json limited = json::parse(run({path, "--format", "json", "--by", "size", "--limit", "2"}).out);
   CHECK(limited["groups"].size() == 2);
   CHECK(limited["groups_omitted"] == json{{"groups", 2}, {"count", 4}, {"bytes", 80}});
+
+  // By default groups are labels; this synthetic dump names nothing, so each
+  // label is the slot size ("[N-byte object]") and the groups are the same.
+  const json by_label = json::parse(run({path, "--format", "json"}).out);
+  CHECK(by_label["by"] == "type");
+  REQUIRE(by_label["groups"].size() == 4);
+  CHECK(by_label["groups"][0] == json{{"label", "[1024-byte object]"}, {"count", 1}, {"bytes", 1024}});
+  CHECK(by_label["groups"][2] == json{{"label", "[16-byte object]"}, {"count", 3}, {"bytes", 48}});
+}
+
+// On a real sample the groups carry the names the labels pass found: the
+// cancelled requests' payloads, by their allocation site.
+TEST_CASE("unreachable: groups are named by type and site", "[unreachable][cli]") {
+  const std::string path = (heapwalk::test::source_dir() / "samples/go/ctxleak/ctxleak.heapdump.zst").string();
+  const json j = json::parse(run({path, "--format", "json", "--limit", "0"}).out);
+  bool payloads = false;
+  for (const json& g : j["groups"])
+    if (g["label"] == "[site] main.newPayload (main.go:70)") {
+      payloads = true;
+      CHECK(g["count"] == 1500);  // 500 cancelled requests x (payload, data, marker)
+    }
+  CHECK(payloads);
+  const json sites = json::parse(run({path, "--format", "json", "--by", "site", "--limit", "1"}).out);
+  CHECK(sites["groups"][0]["label"] == "main.newPayload (main.go:70)");
 }
 
 TEST_CASE("unreachable: text output", "[unreachable][cli]") {
   const std::string path = write_temp(sample("go1.19.8").bytes(), "unreachable2.heapdump");
-  const Run r = run({path});
+  const Run r = run({path, "--by", "size"});
   REQUIRE(r.code == 0);
   INFO(r.out);
   CHECK(r.out.find("7 objects") != std::string::npos);
   CHECK(r.out.find("1,024 B") != std::string::npos);
+  CHECK(run({path}).out.find("[1024-byte object]") != std::string::npos);
   CHECK(r.out.find("total") != std::string::npos);
   CHECK(r.out.find("finalizer") != std::string::npos);
   CHECK(r.out.find("Caveat") == std::string::npos);

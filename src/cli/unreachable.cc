@@ -1,5 +1,7 @@
-// `heapwalk unreachable FILE [--limit N] [--format text|json]`: what the next
-// collection would free, grouped by slot size, largest total first.
+// `heapwalk unreachable FILE [--by type|site|size] [--limit N] [--format text|json]`:
+// what the next collection would free, grouped by label (type, else
+// allocation site, else slot size: passes/labels.h), by allocation site, or
+// by slot size; largest total first.
 //
 // Unreachable means "not marked by Go's mark" (passes/mark.h). Phantom records
 // (Go 1.22+ span bitmaps written as objects) are never garbage and are shown
@@ -16,6 +18,8 @@
 
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
+#include "heapwalk/passes/labels.h"
+#include "heapwalk/symbols/elf_symbols.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
@@ -25,8 +29,10 @@
 namespace heapwalk::cli {
 namespace {
 
-struct SizeGroup {
-  uint64_t size = 0, count = 0, bytes = 0;
+struct Group {
+  std::string label;  // display label, or "N B" when grouping by size
+  uint64_t size = 0;  // the slot size when grouping by size
+  uint64_t count = 0, bytes = 0;
 };
 
 constexpr const char* kPhantomExplanation =
@@ -55,36 +61,59 @@ std::vector<std::string> caveats(const GoVersion& version) {
 
 int run_unreachable(const std::vector<std::string>& args) {
   VerbParser parser("unreachable",
-                    "heapwalk unreachable FILE [--limit N] [--format text|json]\n"
-                    "What the next garbage collection would free, grouped by slot size.");
+                    "[--by type|site|size] [--limit N] [options] FILE\n"
+                    "What the next garbage collection would free, largest groups first.");
   uint64_t limit = 20;
-  parser.options().add_options()("limit",
-                                 boost::program_options::value<uint64_t>(&limit)->default_value(20),
-                                 "show the N size groups with the most bytes (0: all)");
+  std::string by = "type";
+  parser.options().add_options()
+      ("by", boost::program_options::value(&by)->default_value("type"),
+       "group by type (the best label: type, else allocation site, else size), site or size")
+      ("limit", boost::program_options::value<uint64_t>(&limit)->default_value(20),
+       "show the N groups with the most bytes (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
+  if (by != "type" && by != "site" && by != "size")
+    throw UsageError("unreachable: unknown --by '" + by + "' (type, site or size)");
 
   const Snapshot snapshot = load_snapshot(options.files.front(), options.load);
+  if (snapshot.facts().truncated)
+    throw UsageError("unreachable: the dump was cut short before its roots: liveness is unknown");
+  std::unique_ptr<ElfSymbols> binary = open_binary(options, snapshot, std::cerr);
   const MarkResult full = mark(snapshot);
   const FinalizerAnalysis finalizers =
       analyze_finalizers(snapshot, full, mark(snapshot, kMaskWithoutFinalizers));
+  Labels labels;
+  if (by != "size") labels = compute_labels(snapshot, binary.get());
 
-  std::map<uint64_t, SizeGroup> by_size;
+  std::map<std::string, Group> by_key;
   for (ObjectId v = 1; v < snapshot.vertex_count(); ++v) {
     if (full.is_live(v) || snapshot.is_phantom(v)) continue;
-    SizeGroup& g = by_size[snapshot.size(v)];
-    g.size = snapshot.size(v);
+    std::string key;
+    if (by == "size") {
+      char padded[24];  // zero-padded so that the map orders sizes numerically
+      std::snprintf(padded, sizeof padded, "%020llu", static_cast<unsigned long long>(snapshot.size(v)));
+      key = padded;
+    } else if (by == "site" && labels.site(v)) {
+      key = labels.site(v)->label();
+    } else {
+      key = labels.label(snapshot, v);
+    }
+    Group& g = by_key[key];
+    if (g.count == 0) {
+      g.size = by == "size" ? snapshot.size(v) : 0;
+      g.label = by == "size" ? report::count(g.size) + " B" : key;
+    }
     ++g.count;
-    g.bytes += g.size;
+    g.bytes += snapshot.size(v);
   }
-  std::vector<SizeGroup> groups;
-  groups.reserve(by_size.size());
-  for (const auto& [size, g] : by_size) groups.push_back(g);
-  std::stable_sort(groups.begin(), groups.end(), [](const SizeGroup& a, const SizeGroup& b) {
+  std::vector<Group> groups;
+  groups.reserve(by_key.size());
+  for (auto& [key, g] : by_key) groups.push_back(std::move(g));
+  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.size > b.size;
   });
   const size_t shown = limit == 0 ? groups.size() : std::min<size_t>(groups.size(), limit);
-  SizeGroup rest;
+  Group rest;
   for (size_t i = shown; i < groups.size(); ++i) {
     ++rest.size;  // number of groups left out
     rest.count += groups[i].count;
@@ -103,10 +132,15 @@ int run_unreachable(const std::vector<std::string>& args) {
     json["live"] = {{"objects", full.live_objects}, {"bytes", full.live_bytes}};
     json["finalizer_pending"] = {{"objects", finalizers.pending.objects},
                                  {"bytes", finalizers.pending.bytes}};
+    json["by"] = by;
     report::Json list = report::Json::array();
     for (size_t i = 0; i < shown; ++i) {
-      list.push_back(
-          {{"size", groups[i].size}, {"count", groups[i].count}, {"bytes", groups[i].bytes}});
+      report::Json row;
+      if (by == "size") row["size"] = groups[i].size;
+      else row["label"] = groups[i].label;
+      row["count"] = groups[i].count;
+      row["bytes"] = groups[i].bytes;
+      list.push_back(std::move(row));
     }
     json["groups"] = std::move(list);
     json["groups_omitted"] = {{"groups", rest.size}, {"count", rest.count}, {"bytes", rest.bytes}};
@@ -132,21 +166,24 @@ int run_unreachable(const std::vector<std::string>& args) {
               << ", have a finalizer: the next collection queues it instead of freeing them\n";
   }
   if (!groups.empty()) {
+    // Columns: objects, bytes, share, then the group's name (a slot size is
+    // short and goes first; labels are long and go last).
     std::cout << "\n";
-    char line[128];
-    std::snprintf(line, sizeof line, "%14s %12s %14s %8s\n", "slot size", "objects", "bytes",
-                  "share");
-    std::cout << line;
-    auto row = [&](const std::string& label, uint64_t objects, uint64_t bytes) {
-      std::snprintf(line, sizeof line, "%14s %12s %14s %8s\n", label.c_str(),
+    char line[96];
+    const bool sizes = by == "size";
+    const int first = sizes ? 14 : 0;  // the slot-size column, absent for labels
+    std::snprintf(line, sizeof line, "%*s %12s %12s %8s", first, sizes ? "slot size" : "", "objects",
+                  "bytes", "share");
+    std::cout << line << (sizes ? "" : "  label") << "\n";
+    auto row = [&](const std::string& name, uint64_t objects, uint64_t bytes) {
+      std::snprintf(line, sizeof line, "%*s %12s %12s %8s", first, sizes ? name.c_str() : "",
                     count(objects).c_str(), bytes_human(bytes).c_str(),
                     report::percent(bytes, full.unreachable_bytes).c_str());
-      std::cout << line;
+      std::cout << line << (sizes ? "" : "  " + report::safe_text(name)) << "\n";
     };
-    for (size_t i = 0; i < shown; ++i) {
-      row(count(groups[i].size) + " B", groups[i].count, groups[i].bytes);
-    }
-    if (rest.size > 0) row(count(rest.size) + " more sizes", rest.count, rest.bytes);
+    for (size_t i = 0; i < shown; ++i) row(groups[i].label, groups[i].count, groups[i].bytes);
+    if (rest.size > 0)
+      row(count(rest.size) + (sizes ? " more sizes" : " more groups"), rest.count, rest.bytes);
     row("total", full.unreachable_objects, full.unreachable_bytes);
   }
   if (snapshot.phantom_count() > 0) {
