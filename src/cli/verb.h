@@ -22,5 +22,8 @@ std::span<const Verb> verbs();
 int run_summary(const std::vector<std::string>& args);
 int run_unreachable(const std::vector<std::string>& args);
 int run_histogram(const std::vector<std::string>& args);
+int run_top(const std::vector<std::string>& args);
+int run_dominators(const std::vector<std::string>& args);
+int run_goroutines(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli

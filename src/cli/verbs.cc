@@ -9,6 +9,9 @@ std::span<const Verb> verbs() {
        run_summary},
       {"unreachable", "what the next collection would free, largest groups first", run_unreachable},
       {"histogram", "count and bytes per type, allocation site or size, largest first", run_histogram},
+      {"top", "the objects (or types, sites) that retain the most memory, with their dominator chains", run_top},
+      {"dominators", "the dominator tree under an object or the roots, largest first", run_dominators},
+      {"goroutines", "goroutines grouped by stack and state, with the bytes each group alone keeps alive", run_goroutines},
   };
   return kVerbs;
 }
