@@ -1,6 +1,5 @@
 // `heapwalk histogram` through the CLI: options, ordering, totals against the
 // library, JSON schema, and --binary errors and warnings.
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -9,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/passes/mark.h"
+#include "support/cli.h"
 #include "support/paths.h"
 
 using namespace heapwalk;
@@ -21,35 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-Run heapwalk_cli(const std::string& args) {
-  fs::path err_file = fs::temp_directory_path() / ("heapwalk_hist_" + std::to_string(::getpid()) + ".stderr");
-  std::string command = "cd " + quote(test::source_dir().string()) + " && " +
-                        quote(test::heapwalk_binary().string()) + " " + args + " 2>" + quote(err_file.string());
-  Run r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file, std::ios::binary);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::error_code ec;
-  fs::remove(err_file, ec);
-  return r;
-}
 
 const char* kCtxleak = "samples/go/ctxleak/ctxleak.heapdump.zst";
 
@@ -65,7 +35,7 @@ void check_sorted(const json& rows) {
 }  // namespace
 
 TEST_CASE("histogram: JSON by type, totals are the live heap", "[histogram][cli]") {
-  Run r = heapwalk_cli(std::string("histogram --format json -n 0 ") + kCtxleak);
+  test::CliRun r = test::run_heapwalk(std::string("histogram --format json -n 0 ") + kCtxleak);
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK(r.err.empty());
@@ -99,7 +69,7 @@ TEST_CASE("histogram: JSON by type, totals are the live heap", "[histogram][cli]
 }
 
 TEST_CASE("histogram: by site, by size, --all, -n", "[histogram][cli]") {
-  Run r = heapwalk_cli(std::string("histogram --by site --format json -n 5 ") + kCtxleak);
+  test::CliRun r = test::run_heapwalk(std::string("histogram --by site --format json -n 5 ") + kCtxleak);
   REQUIRE(r.status == 0);
   json j = json::parse(r.out);
   REQUIRE(j["rows"].size() == 5);
@@ -111,7 +81,7 @@ TEST_CASE("histogram: by site, by size, --all, -n", "[histogram][cli]") {
   for (const auto& row : j["rows"]) shown += row["bytes"].get<uint64_t>();
   CHECK(shown + j["not_shown"]["bytes"].get<uint64_t>() == j["total"]["bytes"].get<uint64_t>());
 
-  r = heapwalk_cli(std::string("histogram --by size --all --format json -n 0 ") + kCtxleak);
+  r = test::run_heapwalk(std::string("histogram --by size --all --format json -n 0 ") + kCtxleak);
   REQUIRE(r.status == 0);
   j = json::parse(r.out);
   const Snapshot s = load_snapshot((test::source_dir() / kCtxleak).string());
@@ -127,7 +97,7 @@ TEST_CASE("histogram: by site, by size, --all, -n", "[histogram][cli]") {
 }
 
 TEST_CASE("histogram: text output", "[histogram][cli]") {
-  Run r = heapwalk_cli(std::string("histogram -n 3 ") + kCtxleak);
+  test::CliRun r = test::run_heapwalk(std::string("histogram -n 3 ") + kCtxleak);
   REQUIRE(r.status == 0);
   CHECK(r.out.rfind(std::string(kCtxleak) + ": live objects by type: 18,268 objects, 3.24 MiB", 0) == 0);
   CHECK(r.out.find("  count     bytes  share  retained  label\n") != std::string::npos);
@@ -143,7 +113,7 @@ TEST_CASE("histogram: text output", "[histogram][cli]") {
 // leaked tree under it; --all has no retained column (garbage has no
 // dominators).
 TEST_CASE("histogram: retained bytes per label", "[histogram][cli]") {
-  Run live = heapwalk_cli(std::string("histogram -n 0 --format json ") + kCtxleak);
+  test::CliRun live = test::run_heapwalk(std::string("histogram -n 0 --format json ") + kCtxleak);
   REQUIRE(live.status == 0);
   json j = json::parse(live.out);
   uint64_t biggest = 0;
@@ -154,23 +124,23 @@ TEST_CASE("histogram: retained bytes per label", "[histogram][cli]") {
     biggest = std::max(biggest, row["retained"].get<uint64_t>());
   }
   CHECK(biggest * 10 >= j["total"]["bytes"].get<uint64_t>() * 9);  // the context tree holds ~all
-  Run all = heapwalk_cli(std::string("histogram --all --format json ") + kCtxleak);
+  test::CliRun all = test::run_heapwalk(std::string("histogram --all --format json ") + kCtxleak);
   REQUIRE(all.status == 0);
   for (const auto& row : json::parse(all.out)["rows"]) CHECK(!row.contains("retained"));
 }
 
 TEST_CASE("histogram: usage and input errors", "[histogram][cli]") {
-  CHECK(heapwalk_cli(std::string("histogram --by colour ") + kCtxleak).status == 1);
-  CHECK(heapwalk_cli("histogram").status == 1);
-  Run r = heapwalk_cli(std::string("histogram --binary /nonexistent/exe ") + kCtxleak);
+  CHECK(test::run_heapwalk(std::string("histogram --by colour ") + kCtxleak).status == 1);
+  CHECK(test::run_heapwalk("histogram").status == 1);
+  test::CliRun r = test::run_heapwalk(std::string("histogram --binary /nonexistent/exe ") + kCtxleak);
   CHECK(r.status == 2);
   CHECK(r.err.find("/nonexistent/exe") != std::string::npos);
-  r = heapwalk_cli(std::string("histogram --binary ") + kCtxleak + " " + kCtxleak);  // a dump is not ELF
+  r = test::run_heapwalk(std::string("histogram --binary ") + kCtxleak + " " + kCtxleak);  // a dump is not ELF
   CHECK(r.status == 2);
   CHECK(r.err.find("ELF") != std::string::npos);
   // Every verb accepts --binary.
-  CHECK(heapwalk_cli("summary --help").out.find("--binary") != std::string::npos);
-  CHECK(heapwalk_cli("unreachable --help").out.find("--binary") != std::string::npos);
+  CHECK(test::run_heapwalk("summary --help").out.find("--binary") != std::string::npos);
+  CHECK(test::run_heapwalk("unreachable --help").out.find("--binary") != std::string::npos);
 }
 
 TEST_CASE("histogram and summary with --binary: full names, warnings on a mismatch", "[histogram][cli][go]") {
@@ -180,13 +150,13 @@ TEST_CASE("histogram and summary with --binary: full names, warnings on a mismat
   }
   fs::path dir = fs::temp_directory_path() / ("heapwalk_hist_go_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::string env = "GOCACHE=" + quote((fs::temp_directory_path() / "heapwalk-test-gocache").string()) +
+  std::string env = "GOCACHE=" + test::shell_quote((fs::temp_directory_path() / "heapwalk-test-gocache").string()) +
                     " GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local GOEXPERIMENT= ";
-  std::string build = "cd " + quote((test::source_dir() / "samples" / "go").string()) + " && " + env +
-                      "go build -trimpath -o " + quote((dir / "ctxleak").string()) + " ./ctxleak >/dev/null 2>&1";
+  std::string build = "cd " + test::shell_quote((test::source_dir() / "samples" / "go").string()) + " && " + env +
+                      "go build -trimpath -o " + test::shell_quote((dir / "ctxleak").string()) + " ./ctxleak >/dev/null 2>&1";
   REQUIRE(std::system(build.c_str()) == 0);
-  std::string exe = quote((dir / "ctxleak").string());
-  Run r = heapwalk_cli("histogram --format json --binary " + exe + " " + kCtxleak);
+  std::string exe = test::shell_quote((dir / "ctxleak").string());
+  test::CliRun r = test::run_heapwalk("histogram --format json --binary " + exe + " " + kCtxleak);
   REQUIRE(r.status == 0);
   json j = json::parse(r.out);
   const json truth = json::parse(test::read_file(test::source_dir() / "samples/go/ctxleak/ctxleak.truth.json"));
@@ -211,7 +181,7 @@ TEST_CASE("histogram and summary with --binary: full names, warnings on a mismat
     CHECK(r.err.find("warning") != std::string::npos);
   }
   // The ctxleak executable is not the garbage sample's program.
-  r = heapwalk_cli("summary --binary " + exe + " samples/go/garbage/garbage.heapdump.zst");
+  r = test::run_heapwalk("summary --binary " + exe + " samples/go/garbage/garbage.heapdump.zst");
   CHECK(r.status == 0);
   CHECK(r.err.find("heapwalk: warning:") != std::string::npos);
   CHECK(r.err.find("does not match the dump") != std::string::npos);

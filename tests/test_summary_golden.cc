@@ -11,7 +11,6 @@
 // The JSON is also checked for the keys the README promises ("JSON" section)
 // and against the library's own view of the dump, so a golden rewritten in a
 // hurry cannot bless a broken schema.
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -20,10 +19,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "heapwalk/dump.h"
 #include "heapwalk/snapshot.h"
+#include "support/cli.h"
 #include "support/paths.h"
 
 using namespace heapwalk;
@@ -33,93 +32,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool updating_goldens() {
-  const char* v = std::getenv("HEAPWALK_UPDATE_GOLDEN");
-  return v && std::string(v) == "1";
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct Run {
-  int status = -1;  // exit code, or -1 when it did not exit normally
-  std::string out, err;
-};
-
-// Runs `heapwalk ARGS` with cwd = the source dir; captures stdout and stderr.
-Run run_heapwalk(const std::string& args) {
-  fs::path err_file = fs::temp_directory_path() /
-                      ("heapwalk_golden_" + std::to_string(::getpid()) + ".stderr");
-  std::string command = "cd " + shell_quote(test::source_dir().string()) + " && " +
-                        shell_quote(test::heapwalk_binary().string()) + " " + args + " 2>" +
-                        shell_quote(err_file.string());
-  Run r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file, std::ios::binary);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::error_code ec;
-  fs::remove(err_file, ec);
-  return r;
-}
-
-// "samples/go/ctxleak/ctxleak.heapdump.zst"
-std::string relative_dump(const DumpCase& c) {
-  return fs::relative(c.dump, test::source_dir()).generic_string();
-}
-
-// "ctxleak"
-std::string sample_name(const DumpCase& c) { return c.name.substr(c.name.rfind('/') + 1); }
-
-fs::path golden_path(const DumpCase& c, const std::string& ext) {
-  return test::source_dir() / "tests" / "golden" / "summary" / (sample_name(c) + "." + ext);
-}
-
-// Compares with the golden (or rewrites it); on a difference, names the
-// first differing line rather than printing both outputs whole.
-void compare_golden(const DumpCase& c, const std::string& ext, const std::string& actual) {
-  fs::path path = golden_path(c, ext);
-  if (updating_goldens()) {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << actual;
-    REQUIRE(out.good());
-    WARN("rewrote " << fs::relative(path, test::source_dir()).generic_string());
-    return;
-  }
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    FAIL("no golden " << path << ": generate it with HEAPWALK_UPDATE_GOLDEN=1");
-  std::string golden = test::read_file(path);
-  if (golden == actual) {
-    SUCCEED();
-    return;
-  }
-  size_t line = 1, i = 0;
-  while (i < golden.size() && i < actual.size() && golden[i] == actual[i]) {
-    if (golden[i] == '\n') ++line;
-    ++i;
-  }
-  auto line_at = [](const std::string& s, size_t pos) {
-    size_t b = s.rfind('\n', pos == 0 ? 0 : pos - 1);
-    b = (b == std::string::npos || pos == 0) ? 0 : b + 1;
-    size_t e = s.find('\n', pos);
-    return s.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  };
-  FAIL_CHECK("summary " << ext << " of " << relative_dump(c) << " differs from "
-                        << fs::relative(path, test::source_dir()).generic_string() << " at line " << line
-                        << "\n  golden: " << line_at(golden, i) << "\n  actual: " << line_at(actual, i)
-                        << "\n(golden " << golden.size() << " bytes, actual " << actual.size()
-                        << "; if the change is intended: HEAPWALK_UPDATE_GOLDEN=1)");
-}
 
 void require_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
   for (const char* k : keys) {
@@ -134,16 +46,16 @@ TEST_CASE("summary golden: text of every sample", "[golden][summary][cli]") {
   auto dumps = test::sample_dumps();
   REQUIRE(!dumps.empty());
   for (const DumpCase& c : dumps) {
-    std::string rel = relative_dump(c);
+    std::string rel = test::relative_dump(c);
     INFO(rel);
-    Run r = run_heapwalk("summary --format text " + shell_quote(rel));
+    test::CliRun r = test::run_heapwalk("summary --format text " + test::shell_quote(rel));
     INFO("stderr: " << r.err);
     REQUIRE(r.status == 0);
     CHECK(r.err.empty());
     // The first line names the file as given, relative: no machine paths.
     CHECK(r.out.rfind(rel + ": Go heap dump, go1.19.8 amd64, 64-bit", 0) == 0);
     CHECK(r.out.find(test::source_dir().string()) == std::string::npos);
-    compare_golden(c, "txt", r.out);
+    test::compare_golden("summary", test::sample_name(c) + ".txt", r.out);
   }
 }
 
@@ -151,14 +63,14 @@ TEST_CASE("summary golden: JSON of every sample and the README schema", "[golden
   auto dumps = test::sample_dumps();
   REQUIRE(!dumps.empty());
   for (const DumpCase& c : dumps) {
-    std::string rel = relative_dump(c);
+    std::string rel = test::relative_dump(c);
     INFO(rel);
-    Run r = run_heapwalk("summary --format json " + shell_quote(rel));
+    test::CliRun r = test::run_heapwalk("summary --format json " + test::shell_quote(rel));
     INFO("stderr: " << r.err);
     REQUIRE(r.status == 0);
     CHECK(r.err.empty());
     CHECK(r.out.find(test::source_dir().string()) == std::string::npos);
-    compare_golden(c, "json", r.out);
+    test::compare_golden("summary", test::sample_name(c) + ".json", r.out);
 
     json j = json::parse(r.out);
     CHECK(j["schema"] == 1);

@@ -2,7 +2,6 @@
 // the culprits the programs know come first with the retained sizes their
 // truth files imply; JSON schema; text goldens in tests/golden/top/
 // (HEAPWALK_UPDATE_GOLDEN=1 rewrites them).
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -11,10 +10,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/snapshot.h"
+#include "support/cli.h"
 #include "support/paths.h"
 
 using namespace heapwalk;
@@ -23,110 +22,10 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 #include <map>
-#define VERB_NAME "top"
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// `heapwalk ARGS` with cwd = the source dir (relative sample paths: the
-// outputs hold no machine paths).
-Run heapwalk_cli(const std::string& args) {
-  fs::path err_file = fs::temp_directory_path() / ("heapwalk_" VERB_NAME "_" + std::to_string(::getpid()) + ".stderr");
-  std::string command = "cd " + quote(test::source_dir().string()) + " && " +
-                        quote(test::heapwalk_binary().string()) + " " + args + " 2>" + quote(err_file.string());
-  Run r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file, std::ios::binary);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::error_code ec;
-  fs::remove(err_file, ec);
-  return r;
-}
-
-json run_json(const std::string& args) {
-  Run r = heapwalk_cli(args + " --format json");
-  INFO("heapwalk " << args << "\nstderr: " << r.err);
-  REQUIRE(r.status == 0);
-  return json::parse(r.out);
-}
-
-std::string relative_dump(const DumpCase& c) {
-  return fs::relative(c.dump, test::source_dir()).generic_string();
-}
-std::string sample_name(const DumpCase& c) { return c.name.substr(c.name.rfind('/') + 1); }
-
-json truth_of(const std::string& sample) {
-  return json::parse(test::read_file(test::source_dir() / "samples/go" / sample / (sample + ".truth.json")));
-}
-
 uint64_t addr(const json& hex) { return std::stoull(hex.get<std::string>(), nullptr, 16); }
-
-// tests/golden/<verb>/<sample>.txt; HEAPWALK_UPDATE_GOLDEN=1 rewrites it.
-void compare_golden(const DumpCase& c, const std::string& actual) {
-  fs::path path = test::source_dir() / "tests" / "golden" / VERB_NAME / (sample_name(c) + ".txt");
-  const char* update = std::getenv("HEAPWALK_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << actual;
-    REQUIRE(out.good());
-    WARN("rewrote " << fs::relative(path, test::source_dir()).generic_string());
-    return;
-  }
-  std::error_code ec;
-  if (!fs::exists(path, ec)) FAIL("no golden " << path << ": generate it with HEAPWALK_UPDATE_GOLDEN=1");
-  std::string golden = test::read_file(path);
-  if (golden == actual) {
-    SUCCEED();
-    return;
-  }
-  size_t line = 1, i = 0;
-  while (i < golden.size() && i < actual.size() && golden[i] == actual[i]) {
-    if (golden[i] == '\n') ++line;
-    ++i;
-  }
-  auto line_at = [](const std::string& s, size_t pos) {
-    size_t b = s.rfind('\n', pos == 0 ? 0 : pos - 1);
-    b = (b == std::string::npos || pos == 0) ? 0 : b + 1;
-    size_t e = s.find('\n', pos);
-    return s.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  };
-  FAIL_CHECK(VERB_NAME " text of " << relative_dump(c) << " differs from the golden at line " << line
-                                   << "\n  golden: " << line_at(golden, i) << "\n  actual: " << line_at(actual, i)
-                                   << "\n(if intended: HEAPWALK_UPDATE_GOLDEN=1, then review git diff tests/golden)");
-}
-
-void golden_all_samples(const std::string& args) {
-  auto dumps = test::sample_dumps();
-  REQUIRE(!dumps.empty());
-  for (const DumpCase& c : dumps) {
-    std::string rel = relative_dump(c);
-    INFO(rel);
-    Run r = heapwalk_cli(std::string(VERB_NAME) + " " + args + " " + quote(rel));
-    INFO("stderr: " << r.err);
-    REQUIRE(r.status == 0);
-    CHECK(r.err.empty());
-    CHECK(r.out.rfind(rel + ": ", 0) == 0);
-    CHECK(r.out.find(test::source_dir().string()) == std::string::npos);
-    compare_golden(c, r.out);
-  }
-}
 
 
 const char* kCtxleak = "samples/go/ctxleak/ctxleak.heapdump.zst";
@@ -162,11 +61,11 @@ void check_object_rows(const json& j) {
 
 }  // namespace
 
-TEST_CASE("top: text golden of every sample", "[golden][top][cli]") { golden_all_samples("-n 12"); }
+TEST_CASE("top: text golden of every sample", "[golden][top][cli]") { test::golden_all_samples("top", "-n 12"); }
 
 TEST_CASE("top: ctxleak names the parent's children map first, retaining every leaked row", "[top][cli]") {
-  json t = truth_of("ctxleak");
-  json j = run_json(std::string("top -n 10 ") + kCtxleak);
+  json t = test::sample_truth("ctxleak");
+  json j = test::run_heapwalk_json(std::string("top -n 10 ") + kCtxleak);
   check_object_rows(j);
   // The live bytes are Go's mark.
   Snapshot s = load_snapshot((test::source_dir() / kCtxleak).string());
@@ -196,11 +95,11 @@ TEST_CASE("top: ctxleak names the parent's children map first, retaining every l
 }
 
 TEST_CASE("top --by type|site: per label without double counting", "[top][cli]") {
-  json t = truth_of("ctxleak");
+  json t = test::sample_truth("ctxleak");
   const uint64_t leaked = t["leaked_count"];
   for (const char* by : {"type", "site"}) {
     INFO(by);
-    json j = run_json(std::string("top -n 0 --by ") + by + " " + kCtxleak);
+    json j = test::run_heapwalk_json(std::string("top -n 0 --by ") + by + " " + kCtxleak);
     CHECK(j["schema"] == 1);
     CHECK(j["by"] == by);
     const uint64_t live = j["live_bytes"];
@@ -232,8 +131,8 @@ TEST_CASE("top --by type|site: per label without double counting", "[top][cli]")
 }
 
 TEST_CASE("top: growingmap's registry map retains its entries", "[top][cli]") {
-  json t = truth_of("growingmap");
-  json j = run_json(std::string("top -n 5 ") + kGrowingmap);
+  json t = test::sample_truth("growingmap");
+  json j = test::run_heapwalk_json(std::string("top -n 5 ") + kGrowingmap);
   check_object_rows(j);
   const json& m = t["registry_map"];
   const uint64_t hmap = addr(m["hmap"]), buckets = addr(m["buckets"]);
@@ -259,7 +158,7 @@ TEST_CASE("top: orderindex's tree root retains exactly its 200,000 nodes", "[top
     if (c.name.find("orderindex") == std::string::npos || !fs::exists(c.truth)) continue;
     INFO(c.name);
     json t = json::parse(test::read_file(c.truth));
-    json j = run_json("top -n 5 " + quote(c.dump.string()));
+    json j = test::run_heapwalk_json("top -n 5 " + test::shell_quote(c.dump.string()));
     const json& want = t["expected_retained_bytes"];
     std::map<uint64_t, uint64_t> got;
     for (const json& r : j["top"]) got[addr(r["address"])] = r["retained"];
@@ -271,6 +170,6 @@ TEST_CASE("top: orderindex's tree root retains exactly its 200,000 nodes", "[top
 }
 
 TEST_CASE("top: bad options", "[top][cli]") {
-  CHECK(heapwalk_cli(std::string("top --by colour ") + kCtxleak).status == 1);
-  CHECK(heapwalk_cli("top").status == 1);
+  CHECK(test::run_heapwalk(std::string("top --by colour ") + kCtxleak).status == 1);
+  CHECK(test::run_heapwalk("top").status == 1);
 }
