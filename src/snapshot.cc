@@ -47,9 +47,7 @@ ObjectId Snapshot::find(uint64_t address) const {
   return id;
 }
 
-namespace {
-
-const char* status_name(uint64_t status) {
+const char* goroutine_status_name(uint64_t status) {
   switch (status) {
     case 0: return "idle";
     case 1: return "runnable";
@@ -62,15 +60,13 @@ const char* status_name(uint64_t status) {
   }
 }
 
-}  // namespace
-
 std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g) {
   // The goroutine that called WriteHeapDump sits on the system stack while
   // the dump is written; Go 1.19 leaves whatever it last waited on as its
   // wait reason. Say what it is really doing.
   for (uint32_t i = g.first_frame; i < g.first_frame + g.frame_count && i < facts.frames.size(); ++i)
     if (facts.frames[i].function == "runtime/debug.WriteHeapDump") return "writing heap dump";
-  return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : status_name(g.status);
+  return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : goroutine_status_name(g.status);
 }
 
 std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g) {

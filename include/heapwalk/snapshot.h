@@ -75,6 +75,9 @@ struct PointerStats {
 };
 
 
+// The runtime's _G* status names: "runnable", "waiting", ...
+const char* goroutine_status_name(uint64_t status);
+
 // What a goroutine is doing: its wait reason when waiting, else its status;
 // "writing heap dump" for the goroutine that called WriteHeapDump.
 std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g);

@@ -48,18 +48,6 @@ namespace {
 constexpr size_t kTopLabels = 5;
 constexpr size_t kGoidsShown = 8;
 
-std::string status_text(uint64_t status) {
-  switch (status) {
-    case 0: return "idle";
-    case 1: return "runnable";
-    case 2: return "running";
-    case 3: return "syscall";
-    case 4: return "waiting";
-    case 6: return "dead";
-    default: return "status " + std::to_string(status);
-  }
-}
-
 // The goroutine (index into facts().goroutines) a root entry belongs to, or
 // kNoGoroutine for roots that are not a goroutine's.
 uint32_t goroutine_of(const DumpFacts& f, const Root& r,
@@ -171,7 +159,7 @@ Json build(const Snapshot& s, const Labels& labels) {
     if (fresh) {
       Group gr;
       gr.state = state;
-      gr.status = status_text(g.status);
+      gr.status = goroutine_status_name(g.status);
       gr.wait_reason = g.status == 4 ? g.wait_reason : std::string();
       gr.system = g.system;
       gr.stack = std::move(stack);
