@@ -25,5 +25,6 @@ int run_histogram(const std::vector<std::string>& args);
 int run_top(const std::vector<std::string>& args);
 int run_dominators(const std::vector<std::string>& args);
 int run_goroutines(const std::vector<std::string>& args);
+int run_paths(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli

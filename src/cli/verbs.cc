@@ -11,6 +11,7 @@ std::span<const Verb> verbs() {
       {"histogram", "count and bytes per type, allocation site or size, largest first", run_histogram},
       {"top", "the objects (or types, sites) that retain the most memory, with their dominator chains", run_top},
       {"dominators", "the dominator tree under an object or the roots, largest first", run_dominators},
+      {"paths", "why an object is alive: shortest retention paths from the GC roots, merged and drawn", run_paths},
       {"goroutines", "goroutines grouped by stack and state, with the bytes each group alone keeps alive", run_goroutines},
   };
   return kVerbs;
