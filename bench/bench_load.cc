@@ -74,11 +74,12 @@ int main(int argc, char** argv) {
       rows.push_back({"mark", seconds_since(t), peak_rss_mib()});
       double total = seconds_since(total_start);
 
-      std::printf("%s: %.1f MB, %llu objects, %llu pointer fields, %u edges, %llu live (sum %llu)\n",
-                  path.c_str(), mb, static_cast<unsigned long long>(records),
-                  static_cast<unsigned long long>(fields), snapshot.view().edge_count(),
-                  static_cast<unsigned long long>(marks.live_objects),
-                  static_cast<unsigned long long>(checksum & 0xff));
+      std::printf(
+          "%s: %.1f MB, %llu objects, %llu pointer fields, %u edges, %llu live (sum %llu)\n",
+          path.c_str(), mb, static_cast<unsigned long long>(records),
+          static_cast<unsigned long long>(fields), snapshot.view().edge_count(),
+          static_cast<unsigned long long>(marks.live_objects),
+          static_cast<unsigned long long>(checksum & 0xff));
       std::printf("%-8s %9s %10s %14s %12s\n", "phase", "seconds", "MB/s", "objects/s", "peak RSS");
       for (const Row& r : rows)
         std::printf("%-8s %9.3f %10.0f %14.0f %8.0f MiB\n", r.phase, r.seconds, mb / r.seconds,

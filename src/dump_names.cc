@@ -25,18 +25,18 @@ const char* root_kind_name(RootKind kind) {
 
 const char* record_tag_name(int tag) {
   static const char* const kNames[kRecordTagCount] = {
-      "eof",       "object",     "other_root",   "type",         "goroutine",    "stack_frame",
-      "params",    "finalizer",  "itab",         "os_thread",    "memstats",     "queued_finalizer",
-      "data",      "bss",        "defer",        "panic",        "memprof",      "alloc_sample"};
+      "eof",    "object",    "other_root", "type",      "goroutine", "stack_frame",
+      "params", "finalizer", "itab",       "os_thread", "memstats",  "queued_finalizer",
+      "data",   "bss",       "defer",      "panic",     "memprof",   "alloc_sample"};
   return tag >= 0 && tag < kRecordTagCount ? kNames[tag] : "unknown";
 }
 
 const char* mem_stat_name(int index) {
   static const char* const kNames[] = {
-      "Alloc",       "TotalAlloc", "Sys",          "Lookups",     "Mallocs",     "Frees",
-      "HeapAlloc",   "HeapSys",    "HeapIdle",     "HeapInuse",   "HeapReleased", "HeapObjects",
-      "StackInuse",  "StackSys",   "MSpanInuse",   "MSpanSys",    "MCacheInuse", "MCacheSys",
-      "BuckHashSys", "GCSys",      "OtherSys",     "NextGC",      "LastGC",      "PauseTotalNs"};
+      "Alloc",       "TotalAlloc", "Sys",        "Lookups",   "Mallocs",      "Frees",
+      "HeapAlloc",   "HeapSys",    "HeapIdle",   "HeapInuse", "HeapReleased", "HeapObjects",
+      "StackInuse",  "StackSys",   "MSpanInuse", "MSpanSys",  "MCacheInuse",  "MCacheSys",
+      "BuckHashSys", "GCSys",      "OtherSys",   "NextGC",    "LastGC",       "PauseTotalNs"};
   if (index >= 0 && index < kPauseNs0) return kNames[index];
   if (index >= kPauseNs0 && index < kNumGC) return "PauseNs";
   if (index == kNumGC) return "NumGC";

@@ -85,7 +85,8 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
     last = ZSTD_decompressStream(ctx, &dst, &src);
     produced = dst.pos;
     if (ZSTD_isError(last))
-      throw InputError(name, src.pos, std::string("zstd: corrupt input: ") + ZSTD_getErrorName(last));
+      throw InputError(name, src.pos,
+                       std::string("zstd: corrupt input: ") + ZSTD_getErrorName(last));
     if (produced > limit)
       throw InputError(name, src.pos,
                        "zstd: decompresses to more than the limit of " + size_text(limit) +
@@ -93,9 +94,10 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
     if (last != 0 && src.pos == src.size && dst.pos < dst.size) break;  // input ran out mid-frame
   }
   if (last != 0)
-    throw InputError(name, in.size(),
-                     "zstd: compressed data ends in the middle of a frame (file truncated?) after " +
-                         size_text(produced) + " of output");
+    throw InputError(
+        name, in.size(),
+        "zstd: compressed data ends in the middle of a frame (file truncated?) after " +
+            size_text(produced) + " of output");
   out.resize(produced);
   out.shrink_to_fit();
 }

@@ -64,7 +64,8 @@ std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g) {
   // The goroutine that called WriteHeapDump sits on the system stack while
   // the dump is written; Go 1.19 leaves whatever it last waited on as its
   // wait reason. Say what it is really doing.
-  for (uint32_t i = g.first_frame; i < g.first_frame + g.frame_count && i < facts.frames.size(); ++i)
+  for (uint32_t i = g.first_frame; i < g.first_frame + g.frame_count && i < facts.frames.size();
+       ++i)
     if (facts.frames[i].function == "runtime/debug.WriteHeapDump") return "writing heap dump";
   return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : goroutine_status_name(g.status);
 }
@@ -115,7 +116,7 @@ std::string Snapshot::root_name(const Root& root) const {
     }
     case RootKind::kOther:
       return root.owner < facts_.other_roots.size() ? facts_.other_roots[root.owner].description
-                                                     : "other root";
+                                                    : "other root";
   }
   return "root";
 }

@@ -70,9 +70,8 @@ void sort_by_address(std::vector<ObjectRecord>& objects) {
     i = j;
   }
   if (runs.size() <= 1) return;
-  std::sort(runs.begin(), runs.end(), [&](const Run& a, const Run& b) {
-    return before(objects[a.begin], objects[b.begin]);
-  });
+  std::sort(runs.begin(), runs.end(),
+            [&](const Run& a, const Run& b) { return before(objects[a.begin], objects[b.begin]); });
   bool disjoint = true;
   for (size_t r = 1; r < runs.size() && disjoint; ++r)
     disjoint = objects[runs[r - 1].end - 1].address < objects[runs[r].begin].address;
@@ -253,9 +252,9 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
   type_addresses.reserve(f.types.size());
   for (const TypeRecord& t : f.types) type_addresses.push_back(t.address);
   std::sort(type_addresses.begin(), type_addresses.end());
-  stats.duplicate_types = type_addresses.size() - (std::unique(type_addresses.begin(),
-                                                               type_addresses.end()) -
-                                                   type_addresses.begin());
+  stats.duplicate_types =
+      type_addresses.size() -
+      (std::unique(type_addresses.begin(), type_addresses.end()) - type_addresses.begin());
   return s;
 }
 

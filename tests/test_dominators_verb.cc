@@ -27,7 +27,6 @@ namespace {
 
 uint64_t addr(const json& hex) { return std::stoull(hex.get<std::string>(), nullptr, 16); }
 
-
 const char* kCtxleak = "samples/go/ctxleak/ctxleak.heapdump.zst";
 
 // Flat nodes: parents come before children, a child retains no more than its
@@ -46,7 +45,8 @@ void check_tree(const json& j) {
     const json& n = nodes[i];
     INFO(n.dump());
     CHECK(n["id"] == i);
-    for (const char* k : {"id", "parent", "depth", "size", "retained", "share", "label"}) CHECK(n.contains(k));
+    for (const char* k : {"id", "parent", "depth", "size", "retained", "share", "label"})
+      CHECK(n.contains(k));
     if (i == 0) continue;
     int64_t p = n["parent"];
     REQUIRE(p >= 0);
@@ -55,7 +55,8 @@ void check_tree(const json& j) {
     CHECK(n["retained"].get<uint64_t>() <= nodes[p]["retained"].get<uint64_t>());
     below[p] += n["retained"].get<uint64_t>();
   }
-  for (const json& o : j["omitted"]) below[o["parent"].get<size_t>()] += o["retained"].get<uint64_t>();
+  for (const json& o : j["omitted"])
+    below[o["parent"].get<size_t>()] += o["retained"].get<uint64_t>();
   for (size_t i = 0; i < nodes.size(); ++i) {
     INFO(nodes[i].dump());
     CHECK(below[i] + nodes[i]["size"].get<uint64_t>() == nodes[i]["retained"].get<uint64_t>());
@@ -64,7 +65,9 @@ void check_tree(const json& j) {
 
 }  // namespace
 
-TEST_CASE("dominators: text golden of every sample", "[golden][dominators][cli]") { test::golden_all_samples("dominators", ""); }
+TEST_CASE("dominators: text golden of every sample", "[golden][dominators][cli]") {
+  test::golden_all_samples("dominators", "");
+}
 
 TEST_CASE("dominators: the roots retain exactly the live bytes", "[dominators][cli]") {
   json j = test::run_heapwalk_json(std::string("dominators --depth 3 ") + kCtxleak);
@@ -75,12 +78,15 @@ TEST_CASE("dominators: the roots retain exactly the live bytes", "[dominators][c
   CHECK(!j["nodes"][0].contains("address"));
 }
 
-TEST_CASE("dominators --address: the children map's bucket array dominates every leaked child", "[dominators][cli]") {
+TEST_CASE("dominators --address: the children map's bucket array dominates every leaked child",
+          "[dominators][cli]") {
   json t = test::sample_truth("ctxleak");
   const uint64_t buckets = addr(t["parent_children_map"]["buckets"]);
   char inside[32];
-  std::snprintf(inside, sizeof inside, "0x%llx", static_cast<unsigned long long>(buckets + 16));  // interior address
-  json j = test::run_heapwalk_json(std::string("dominators --depth 1 --min-bytes 0 --address ") + inside + " " + kCtxleak);
+  std::snprintf(inside, sizeof inside, "0x%llx",
+                static_cast<unsigned long long>(buckets + 16));  // interior address
+  json j = test::run_heapwalk_json(std::string("dominators --depth 1 --min-bytes 0 --address ") +
+                                   inside + " " + kCtxleak);
   check_tree(j);
   REQUIRE(j["nodes"][0].contains("address"));
   CHECK(addr(j["nodes"][0]["address"]) == buckets);
@@ -93,18 +99,21 @@ TEST_CASE("dominators --address: the children map's bucket array dominates every
   }
   // Largest first.
   for (size_t i = 2; i < j["nodes"].size(); ++i)
-    CHECK(j["nodes"][i - 1]["retained"].get<uint64_t>() >= j["nodes"][i]["retained"].get<uint64_t>());
+    CHECK(j["nodes"][i - 1]["retained"].get<uint64_t>() >=
+          j["nodes"][i]["retained"].get<uint64_t>());
 }
 
 TEST_CASE("dominators: small children are summarised, bad addresses refused", "[dominators][cli]") {
   json t = test::sample_truth("ctxleak");
   std::string buckets = t["parent_children_map"]["buckets"];
-  json j = test::run_heapwalk_json("dominators --depth 1 --min-bytes 1MiB --address " + buckets + " " + kCtxleak);
+  json j = test::run_heapwalk_json("dominators --depth 1 --min-bytes 1MiB --address " + buckets +
+                                   " " + kCtxleak);
   check_tree(j);
   CHECK(j["nodes"].size() == 1);
   REQUIRE(j["omitted"].size() == 1);
   CHECK(j["omitted"][0]["count"].get<uint64_t>() >= t["leaked_count"].get<uint64_t>());
-  test::CliRun text = test::run_heapwalk("dominators --depth 1 --min-bytes 1MiB --address " + buckets + " " + kCtxleak);
+  test::CliRun text = test::run_heapwalk("dominators --depth 1 --min-bytes 1MiB --address " +
+                                         buckets + " " + kCtxleak);
   CHECK(text.out.find("smaller children, ") != std::string::npos);
   // No object there; garbage (a cancelled child).
   CHECK(test::run_heapwalk(std::string("dominators --address 0x10 ") + kCtxleak).status == 1);

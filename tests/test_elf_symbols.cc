@@ -2,6 +2,7 @@
 // (each an InputError naming file and offset), and, when `go` is on PATH, the
 // samples' real executables built with -trimpath at test time.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -11,7 +12,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "heapwalk/error.h"
@@ -41,9 +41,10 @@ void put_bytes(std::vector<uint8_t>& b, uint64_t at, const std::string& s) {
 //     0x400000 type main.T (named, tflag ExtraStar, str -> "*main.T")
 //     0x400040 type *context.cancelCtx (kind ptr, str -> "*context.cancelCtx", elem 0x400000)
 //     0x400080 name "*context.cancelCtx", 0x4000c0 name "*main.T", 0x400100 "go1.19.8"
-//   .data 0x500000 (file 0x400, 0x40 bytes): runtime.buildVersion {0x400100, 8}; main.registry at +0x10 (0x20)
-//   .bss  0x510000 (0x100 bytes, NOBITS): main.cache at +8 (8); runtime.bss marker (size 0) at +0
-//   type:main.Sym symbol at 0x400180 (outside runtime.types..etypes: only the symbol names it)
+//   .data 0x500000 (file 0x400, 0x40 bytes): runtime.buildVersion {0x400100, 8}; main.registry at
+//   +0x10 (0x20) .bss  0x510000 (0x100 bytes, NOBITS): main.cache at +8 (8); runtime.bss marker
+//   (size 0) at +0 type:main.Sym symbol at 0x400180 (outside runtime.types..etypes: only the symbol
+//   names it)
 struct TinyElf {
   std::vector<uint8_t> bytes;
   uint64_t shoff = 0, symtab_off = 0, strtab_off = 0;
@@ -53,7 +54,9 @@ TinyElf tiny_elf() {
   TinyElf e;
   auto& b = e.bytes;
   b.assign(0x400 + 0x40, 0);
-  put_bytes(b, 0, "\x7f" "ELF");
+  put_bytes(b, 0,
+            "\x7f"
+            "ELF");
   b[4] = 2;  // 64-bit
   b[5] = 1;  // little-endian
   b[6] = 1;
@@ -63,7 +66,8 @@ TinyElf tiny_elf() {
   put(b, 52, 64, 2);
   // .rodata at file 0x200
   const uint64_t ro = 0x200;
-  auto type = [&](uint64_t at, uint64_t size, uint64_t ptrdata, uint8_t tflag, uint8_t kind, uint32_t str) {
+  auto type = [&](uint64_t at, uint64_t size, uint64_t ptrdata, uint8_t tflag, uint8_t kind,
+                  uint32_t str) {
     put(b, ro + at + 0, size, 8);
     put(b, ro + at + 8, ptrdata, 8);
     b[ro + at + 20] = tflag;
@@ -124,8 +128,8 @@ TinyElf tiny_elf() {
   put_bytes(b, e.strtab_off, strtab);
   e.shoff = (b.size() + 7) / 8 * 8;
   b.resize(e.shoff + 7 * 64, 0);
-  auto section = [&](int i, uint32_t name, uint32_t type, uint64_t flags, uint64_t addr, uint64_t off,
-                     uint64_t size, uint32_t link, uint64_t entsize) {
+  auto section = [&](int i, uint32_t name, uint32_t type, uint64_t flags, uint64_t addr,
+                     uint64_t off, uint64_t size, uint32_t link, uint64_t entsize) {
     uint64_t h = e.shoff + i * 64;
     put(b, h + 0, name, 4);
     put(b, h + 4, type, 4);
@@ -136,12 +140,12 @@ TinyElf tiny_elf() {
     put(b, h + 40, link, 4);
     put(b, h + 56, entsize, 8);
   };
-  section(1, 1, 1, 2, 0x400000, 0x200, 0x200, 0, 0);              // .rodata
-  section(2, 9, 1, 3, 0x500000, 0x400, 0x40, 0, 0);               // .data
-  section(3, 15, 8, 3, 0x510000, 0x440, 0x100, 0, 0);             // .bss
-  section(4, 20, 3, 0, 0, shstr_off, shstr.size(), 0, 0);         // .shstrtab
-  section(5, 30, 2, 0, 0, e.symtab_off, symtab.size(), 6, 24);    // .symtab
-  section(6, 38, 3, 0, 0, e.strtab_off, strtab.size(), 0, 0);     // .strtab
+  section(1, 1, 1, 2, 0x400000, 0x200, 0x200, 0, 0);            // .rodata
+  section(2, 9, 1, 3, 0x500000, 0x400, 0x40, 0, 0);             // .data
+  section(3, 15, 8, 3, 0x510000, 0x440, 0x100, 0, 0);           // .bss
+  section(4, 20, 3, 0, 0, shstr_off, shstr.size(), 0, 0);       // .shstrtab
+  section(5, 30, 2, 0, 0, e.symtab_off, symtab.size(), 6, 24);  // .symtab
+  section(6, 38, 3, 0, 0, e.strtab_off, strtab.size(), 0, 0);   // .strtab
   put(b, 40, e.shoff, 8);
   put(b, 58, 64, 2);
   put(b, 60, 7, 2);
@@ -149,7 +153,8 @@ TinyElf tiny_elf() {
   return e;
 }
 
-void expect_input_error(const std::vector<uint8_t>& bytes, uint64_t offset, const std::string& part) {
+void expect_input_error(const std::vector<uint8_t>& bytes, uint64_t offset,
+                        const std::string& part) {
   try {
     ElfSymbols::from_bytes("bad.elf", bytes);
     FAIL("no InputError (expected one about '" << part << "')");
@@ -201,10 +206,11 @@ SampleBuild sample_executables() {
     fs::path cache = fs::temp_directory_path() / "heapwalk-test-gocache";
     std::string env = "GOCACHE=" + shell_quote(cache.string()) +
                       " GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local GOEXPERIMENT= ";
-    std::string cmd = "cd " + shell_quote((test::source_dir() / "samples" / "go").string()) + " && " + env +
-                      "go build -trimpath -o " + shell_quote(dir.string() + "/") +
-                      " ./ctxleak ./blockedgoroutines ./growingmap ./garbage ./finalizers 2>&1 && " + env +
-                      "go env GOVERSION";
+    std::string cmd =
+        "cd " + shell_quote((test::source_dir() / "samples" / "go").string()) + " && " + env +
+        "go build -trimpath -o " + shell_quote(dir.string() + "/") +
+        " ./ctxleak ./blockedgoroutines ./growingmap ./garbage ./finalizers 2>&1 && " + env +
+        "go env GOVERSION";
     auto out = run(cmd);
     if (!out) {
       b.why_not = "go build failed";
@@ -236,7 +242,7 @@ TEST_CASE("elf symbols: a hand-made executable", "[elf]") {
   CHECK(e.symbol_name(0x400000) == "runtime.types");  // a marker, exact hit only
   CHECK(e.symbol_name(0x400001).empty());
   CHECK(e.type_name(0x400040) == "*context.cancelCtx");
-  CHECK(e.type_name(0x400000) == "main.T");  // tflag ExtraStar: "*main.T"[1:]
+  CHECK(e.type_name(0x400000) == "main.T");    // tflag ExtraStar: "*main.T"[1:]
   CHECK(e.type_name(0x400180) == "main.Sym");  // from the type:main.Sym symbol
   CHECK(e.type_name(0x400190).empty());        // type:.eq.* is a function, not a type
   CHECK(e.type_name(0x400008).empty());        // no descriptor there (str 0)
@@ -343,7 +349,8 @@ TEST_CASE("elf symbols: malformed files are InputErrors naming file and offset",
   CHECK_THROWS_AS(ElfSymbols::open("/nonexistent/heapwalk-no-such-file"), InputError);
 }
 
-TEST_CASE("elf symbols: the samples' executables name their globals and types", "[elf][samples][go]") {
+TEST_CASE("elf symbols: the samples' executables name their globals and types",
+          "[elf][samples][go]") {
   const SampleBuild build = sample_executables();
   if (build.dir.empty()) {
     WARN("skipped: " << build.why_not);
@@ -361,8 +368,8 @@ TEST_CASE("elf symbols: the samples' executables name their globals and types", 
     if (build.go_version != truth["go_version"]) {
       // Another toolchain lays the program out differently: the check must say so.
       CHECK_FALSE(m.go_version_matches);
-      WARN("go on PATH is " << build.go_version << ", the samples were built with " << truth["go_version"]
-                            << ": only the ELF parsing was checked");
+      WARN("go on PATH is " << build.go_version << ", the samples were built with "
+                            << truth["go_version"] << ": only the ELF parsing was checked");
       continue;
     }
     // Same Go, -trimpath, same flags: the build is reproducible, so the fresh
@@ -387,8 +394,10 @@ TEST_CASE("elf symbols: the samples' executables name their globals and types", 
       std::string pkg = path.substr(path.rfind('/') + 1);
       std::string bare = full.substr(full.find_first_not_of('*'));
       CHECK(bare.rfind(pkg + ".", 0) == 0);
-      if (t.name.back() != '.') CHECK(t.name == path + bare.substr(pkg.size()));
-      else CHECK(full.rfind("*", 0) == 0);
+      if (t.name.back() != '.')
+        CHECK(t.name == path + bare.substr(pkg.size()));
+      else
+        CHECK(full.rfind("*", 0) == 0);
     }
     for (const std::string& n : names) CHECK(n.find("<pointer type>") == std::string::npos);
     if (name == "ctxleak") {
@@ -397,13 +406,16 @@ TEST_CASE("elf symbols: the samples' executables name their globals and types", 
       for (const auto& row : truth["leaked_children"]) {
         for (size_t i = 0; i < cols.size(); ++i) {
           std::string col = cols[i];
-          std::string want = col == "valueCtx" ? truth["types"]["value"] : col.find("cancelCtx") != std::string::npos ? truth["types"]["child"] : "";
+          std::string want = col == "valueCtx"                            ? truth["types"]["value"]
+                             : col.find("cancelCtx") != std::string::npos ? truth["types"]["child"]
+                                                                          : "";
           if (want.empty()) continue;
           CHECK(L.type_name(s.find(std::stoull(row[i].get<std::string>(), nullptr, 16))) == want);
         }
       }
       // The parent's interface word is a data root: named by its global.
-      uint64_t word = std::stoull(truth["globals"]["main.parentCtx"].get<std::string>(), nullptr, 16) + 8;
+      uint64_t word =
+          std::stoull(truth["globals"]["main.parentCtx"].get<std::string>(), nullptr, 16) + 8;
       bool found = false;
       for (const Root& r : s.roots())
         if (root_address(s, r) == word) {

@@ -60,24 +60,86 @@ class Walker {
       uint64_t tag = uv();
       switch (tag) {
         case 0: break;
-        case 1: uv(); str(); fields(); break;
-        case 2: str(); uv(); break;
-        case 3: uv(); uv(); str(); uv(); break;
-        case 4: for (int i = 0; i < 8; ++i) uv(); str(); for (int i = 0; i < 4; ++i) uv(); break;
-        case 5: uv(); uv(); uv(); str(); uv(); uv(); uv(); str(); fields(); break;
-        case 6: uv(); uv(); uv(); uv(); str(); str(); uv(); break;
-        case 7: case 11: for (int i = 0; i < 5; ++i) uv(); break;
-        case 8: case 17: uv(); uv(); break;
-        case 9: uv(); uv(); uv(); break;
-        case 10: for (int i = 0; i < kMemStatsWords; ++i) uv(); break;
-        case 12: case 13: uv(); str(); fields(); break;
-        case 14: for (int i = 0; i < 7; ++i) uv(); break;
-        case 15: for (int i = 0; i < 6; ++i) uv(); break;
+        case 1:
+          uv();
+          str();
+          fields();
+          break;
+        case 2:
+          str();
+          uv();
+          break;
+        case 3:
+          uv();
+          uv();
+          str();
+          uv();
+          break;
+        case 4:
+          for (int i = 0; i < 8; ++i) uv();
+          str();
+          for (int i = 0; i < 4; ++i) uv();
+          break;
+        case 5:
+          uv();
+          uv();
+          uv();
+          str();
+          uv();
+          uv();
+          uv();
+          str();
+          fields();
+          break;
+        case 6:
+          uv();
+          uv();
+          uv();
+          uv();
+          str();
+          str();
+          uv();
+          break;
+        case 7:
+        case 11:
+          for (int i = 0; i < 5; ++i) uv();
+          break;
+        case 8:
+        case 17:
+          uv();
+          uv();
+          break;
+        case 9:
+          uv();
+          uv();
+          uv();
+          break;
+        case 10:
+          for (int i = 0; i < kMemStatsWords; ++i) uv();
+          break;
+        case 12:
+        case 13:
+          uv();
+          str();
+          fields();
+          break;
+        case 14:
+          for (int i = 0; i < 7; ++i) uv();
+          break;
+        case 15:
+          for (int i = 0; i < 6; ++i) uv();
+          break;
         case 16: {
-          uv(); uv();
+          uv();
+          uv();
           uint64_t n = uv();
-          for (uint64_t i = 0; i < n; ++i) { str(); str(); uv(); }
-          uv(); uv();
+          for (uint64_t i = 0; i < n; ++i) {
+            str();
+            str();
+            uv();
+          }
+          uv();
+          uv();
           break;
         }
         default: FAIL("walker: unknown tag " << tag << " at " << start); break;
@@ -133,50 +195,106 @@ Bytes synthetic_dump() {
   Bytes d;
   const std::string header = "go1.7 heap dump\n";
   d.insert(d.end(), header.begin(), header.end());
-  put_uv(d, 6); put_uv(d, 0); put_uv(d, 8); put_uv(d, heap); put_uv(d, heap + 0x400000);
-  put_str(d, "amd64"); put_str(d, "go1.19.8"); put_uv(d, 2);
-  put_uv(d, 3); put_uv(d, 0x4e0000); put_uv(d, 48); put_str(d, "main.T"); put_uv(d, 0);
-  put_uv(d, 8); put_uv(d, 0x520000); put_uv(d, 0x4e0000);
+  put_uv(d, 6);
+  put_uv(d, 0);
+  put_uv(d, 8);
+  put_uv(d, heap);
+  put_uv(d, heap + 0x400000);
+  put_str(d, "amd64");
+  put_str(d, "go1.19.8");
+  put_uv(d, 2);
+  put_uv(d, 3);
+  put_uv(d, 0x4e0000);
+  put_uv(d, 48);
+  put_str(d, "main.T");
+  put_uv(d, 0);
+  put_uv(d, 8);
+  put_uv(d, 0x520000);
+  put_uv(d, 0x4e0000);
   for (int i = 0; i < objects; ++i) {  // 48-byte objects, two pointers each
-    put_uv(d, 1); put_uv(d, heap + 48 * i); put_uv(d, 48);
+    put_uv(d, 1);
+    put_uv(d, heap + 48 * i);
+    put_uv(d, 48);
     put_word(d, heap + 48 * ((i * 7 + 1) % objects));
     put_word(d, 0);
     put_word(d, heap + 48 * ((i + 3) % objects) + 8);
-    put_word(d, 0x1234); put_word(d, 0); put_word(d, 0);
-    put_uv(d, 1); put_uv(d, 0); put_uv(d, 1); put_uv(d, 16); put_uv(d, 0);
+    put_word(d, 0x1234);
+    put_word(d, 0);
+    put_word(d, 0);
+    put_uv(d, 1);
+    put_uv(d, 0);
+    put_uv(d, 1);
+    put_uv(d, 16);
+    put_uv(d, 0);
   }
   put_uv(d, 4);  // goroutine 1 and two frames
   for (uint64_t v : {heap + 0x300000, heap + 0x200f00, uint64_t{1}, uint64_t{0x401000}, uint64_t{4},
                      uint64_t{0}, uint64_t{0}, uint64_t{0}})
     put_uv(d, v);
   put_str(d, "chan receive");
-  put_uv(d, heap + 96); put_uv(d, 0); put_uv(d, 0); put_uv(d, 0);
+  put_uv(d, heap + 96);
+  put_uv(d, 0);
+  put_uv(d, 0);
+  put_uv(d, 0);
   for (int depth = 0; depth < 2; ++depth) {
-    put_uv(d, 5); put_uv(d, heap + 0x200f00 + 64 * depth); put_uv(d, depth); put_uv(d, 0);
-    put_uv(d, 32); put_word(d, heap + 48 * (depth + 5)); put_word(d, 0); put_word(d, 0); put_word(d, 7);
-    put_uv(d, 0x401000); put_uv(d, 0x401010); put_uv(d, 0x401010);
+    put_uv(d, 5);
+    put_uv(d, heap + 0x200f00 + 64 * depth);
+    put_uv(d, depth);
+    put_uv(d, 0);
+    put_uv(d, 32);
+    put_word(d, heap + 48 * (depth + 5));
+    put_word(d, 0);
+    put_word(d, 0);
+    put_word(d, 7);
+    put_uv(d, 0x401000);
+    put_uv(d, 0x401010);
+    put_uv(d, 0x401010);
     put_str(d, depth == 0 ? "runtime.gopark" : "main.main");
-    put_uv(d, 1); put_uv(d, 0); put_uv(d, 0);
+    put_uv(d, 1);
+    put_uv(d, 0);
+    put_uv(d, 0);
   }
-  put_uv(d, 9); put_uv(d, 0x5a0000); put_uv(d, 0); put_uv(d, 4242);
+  put_uv(d, 9);
+  put_uv(d, 0x5a0000);
+  put_uv(d, 0);
+  put_uv(d, 4242);
   for (int bss = 0; bss < 2; ++bss) {
-    put_uv(d, 12 + bss); put_uv(d, 0x5b0000 + 0x1000 * bss);
-    put_uv(d, 16); put_word(d, heap + 48 * (10 + bss)); put_word(d, 0);
-    put_uv(d, 1); put_uv(d, 0); put_uv(d, 0);
+    put_uv(d, 12 + bss);
+    put_uv(d, 0x5b0000 + 0x1000 * bss);
+    put_uv(d, 16);
+    put_word(d, heap + 48 * (10 + bss));
+    put_word(d, 0);
+    put_uv(d, 1);
+    put_uv(d, 0);
+    put_uv(d, 0);
   }
   for (int i = 0; i < 20; ++i) {
-    put_uv(d, 7); put_uv(d, heap + 48 * (20 + i)); put_uv(d, 0x540000); put_uv(d, 0x402000);
-    put_uv(d, 0x4e0000); put_uv(d, 0x4e0000);
+    put_uv(d, 7);
+    put_uv(d, heap + 48 * (20 + i));
+    put_uv(d, 0x540000);
+    put_uv(d, 0x402000);
+    put_uv(d, 0x4e0000);
+    put_uv(d, 0x4e0000);
   }
   put_uv(d, 10);
   for (int i = 0; i < kMemStatsWords; ++i)
     put_uv(d, i == kHeapObjects ? objects : i == kHeapAlloc ? 48 * objects : i * 1000);
-  put_uv(d, 16); put_uv(d, 0x600000); put_uv(d, 48); put_uv(d, 2);
-  put_str(d, "main.alloc"); put_str(d, "main.go"); put_uv(d, 10);
-  put_str(d, "main.main"); put_str(d, "main.go"); put_uv(d, 20);
-  put_uv(d, objects); put_uv(d, 0);
+  put_uv(d, 16);
+  put_uv(d, 0x600000);
+  put_uv(d, 48);
+  put_uv(d, 2);
+  put_str(d, "main.alloc");
+  put_str(d, "main.go");
+  put_uv(d, 10);
+  put_str(d, "main.main");
+  put_str(d, "main.go");
+  put_uv(d, 20);
+  put_uv(d, objects);
+  put_uv(d, 0);
   for (int i = 0; i < objects; ++i) {
-    put_uv(d, 17); put_uv(d, heap + 48 * i); put_uv(d, 0x600000);
+    put_uv(d, 17);
+    put_uv(d, heap + 48 * i);
+    put_uv(d, 0x600000);
   }
   put_uv(d, 0);
   return d;
@@ -187,8 +305,8 @@ Bytes synthetic_dump() {
 
 struct Source {
   std::string name;
-  Bytes bytes;       // decompressed
-  fs::path zst;      // the compressed original, empty for the synthetic dump
+  Bytes bytes;   // decompressed
+  fs::path zst;  // the compressed original, empty for the synthetic dump
 };
 
 Bytes decompressed(const fs::path& path) {
@@ -239,7 +357,9 @@ struct TempDir {
     REQUIRE(out.good());
     return p;
   }
-  fs::path write(const std::string& name, const Bytes& b) const { return write(name, b.data(), b.size()); }
+  fs::path write(const std::string& name, const Bytes& b) const {
+    return write(name, b.data(), b.size());
+  }
 };
 
 Bytes zstd_compress(const Bytes& b) {
@@ -251,7 +371,8 @@ Bytes zstd_compress(const Bytes& b) {
 }
 
 // The whole pipeline on bytes in memory: what load_snapshot does on a file.
-Snapshot load_bytes(const std::string& name, const uint8_t* data, size_t size, bool allow_truncated) {
+Snapshot load_bytes(const std::string& name, const uint8_t* data, size_t size,
+                    bool allow_truncated) {
   InputBuffer input = InputBuffer::from_bytes(name, std::span<const uint8_t>(data, size));
   ReadOptions options;
   options.allow_truncated = allow_truncated;
@@ -372,8 +493,8 @@ struct CutStats {
 // with allow_truncated (when `allowed`), a snapshot of the complete records
 // only, each counted once in record_counts.
 void check_cut(const std::string& name, const Bytes& d, const std::vector<RecordSpan>& records,
-               const std::vector<uint64_t>& starts, const Snapshot& whole, uint64_t cut, bool allowed,
-               CutStats& stats) {
+               const std::vector<uint64_t>& starts, const Snapshot& whole, uint64_t cut,
+               bool allowed, CutStats& stats) {
   ++stats.cuts;
   auto first_cut = std::upper_bound(records.begin(), records.end(), cut,
                                     [](uint64_t c, const RecordSpan& r) { return c < r.end; });
@@ -400,8 +521,8 @@ void check_cut(const std::string& name, const Bytes& d, const std::vector<Record
   ++stats.checked;
   if (!std::binary_search(starts.begin(), starts.end(), reported) || reported > cut ||
       error_offset != reported)
-    FAIL_CHECK("cut at " << cut << ": reported offset " << reported << " (error offset " << error_offset
-                         << ") is not a record start <= cut: " << message);
+    FAIL_CHECK("cut at " << cut << ": reported offset " << reported << " (error offset "
+                         << error_offset << ") is not a record start <= cut: " << message);
   if (reported != cut_record)
     FAIL_CHECK("cut at " << cut << ": reported offset " << reported << ", the cut record starts at "
                          << cut_record);
@@ -412,18 +533,21 @@ void check_cut(const std::string& name, const Bytes& d, const std::vector<Record
     ++stats.allowed;
     const DumpFacts& f = s.facts();
     if (!f.truncated || f.truncated_at != reported || f.bytes_read != reported)
-      FAIL_CHECK("cut at " << cut << ": truncated " << f.truncated << ", truncated_at " << f.truncated_at
-                           << ", bytes_read " << f.bytes_read << ", expected " << reported);
+      FAIL_CHECK("cut at " << cut << ": truncated " << f.truncated << ", truncated_at "
+                           << f.truncated_at << ", bytes_read " << f.bytes_read << ", expected "
+                           << reported);
     // The snapshot holds the object records that end before the cut, never
     // a partial one, and no more than the whole dump.
     std::array<uint64_t, kRecordTagCount> complete{};
     for (auto r = records.begin(); r != first_cut; ++r) ++complete[r->tag];
     const uint64_t complete_objects = complete[1];
-    if (f.record_counts != complete) FAIL_CHECK("cut at " << cut << ": record_counts count a partial record");
+    if (f.record_counts != complete)
+      FAIL_CHECK("cut at " << cut << ": record_counts count a partial record");
     if (s.object_count() != complete_objects)
       FAIL_CHECK("cut at " << cut << ": " << s.object_count() << " objects, " << complete_objects
                            << " complete object records");
-    if (s.object_count() > whole.object_count() || f.goroutines.size() > whole.facts().goroutines.size() ||
+    if (s.object_count() > whole.object_count() ||
+        f.goroutines.size() > whole.facts().goroutines.size() ||
         s.roots().size() > whole.roots().size())
       FAIL_CHECK("cut at " << cut << ": more than the whole dump holds");
     touch(s);
@@ -485,7 +609,8 @@ TEST_CASE("broken: a dump cut at any offset is refused as truncated, or kept whe
     REQUIRE(slim.bytes.size() + slim.shift == d.size());
     const std::vector<uint64_t> slim_starts = record_starts(slim.records);
     for (uint64_t cut = std::max(r->start, tail); cut < r->end; ++cut, ++slim_cuts)
-      check_cut(src.name, slim.bytes, slim.records, slim_starts, whole, cut - slim.shift, cut % 7 == 0, stats);
+      check_cut(src.name, slim.bytes, slim.records, slim_starts, whole, cut - slim.shift,
+                cut % 7 == 0, stats);
   }
   CHECK(slim_cuts == d.size() - std::max(tail, records.front().start));
 
@@ -502,8 +627,9 @@ TEST_CASE("broken: a dump cut at any offset is refused as truncated, or kept whe
 // cut inside a memprof bucket's stack was refused as "allocation stack ...
 // longer than the rest of the file", not as truncation, so allow_truncated
 // could not keep such a dump.
-TEST_CASE("broken: a cut at a record boundary names the missing record and keeps the last whole one",
-          "[go][broken][truncation]") {
+TEST_CASE(
+    "broken: a cut at a record boundary names the missing record and keeps the last whole one",
+    "[go][broken][truncation]") {
   Source src = smallest_source();
   const Bytes& d = src.bytes;
   INFO(src.name);
@@ -512,7 +638,8 @@ TEST_CASE("broken: a cut at a record boundary names the missing record and keeps
   // Cut right after the last frame record, and right after the bss record:
   // both add roots while their fieldlist is read.
   for (uint64_t tag : {uint64_t{5}, uint64_t{13}}) {
-    auto it = std::find_if(records.rbegin(), records.rend(), [&](const RecordSpan& r) { return r.tag == tag; });
+    auto it = std::find_if(records.rbegin(), records.rend(),
+                           [&](const RecordSpan& r) { return r.tag == tag; });
     REQUIRE(it != records.rend());
     const uint64_t cut = it->end;
     INFO("tag " << tag << ", cut at " << cut);
@@ -528,13 +655,13 @@ TEST_CASE("broken: a cut at a record boundary names the missing record and keeps
     // Every root the whole dump has from records before the cut is kept.
     size_t whole_roots = 0;
     for (const Root& r : whole.roots())
-      if (r.kind == RootKind::kStackFrame || r.kind == RootKind::kData || r.kind == RootKind::kBss ||
-          r.kind == RootKind::kGoroutineContext)
+      if (r.kind == RootKind::kStackFrame || r.kind == RootKind::kData ||
+          r.kind == RootKind::kBss || r.kind == RootKind::kGoroutineContext)
         ++whole_roots;
     size_t kept_roots = 0;
     for (const Root& r : s.roots())
-      if (r.kind == RootKind::kStackFrame || r.kind == RootKind::kData || r.kind == RootKind::kBss ||
-          r.kind == RootKind::kGoroutineContext)
+      if (r.kind == RootKind::kStackFrame || r.kind == RootKind::kData ||
+          r.kind == RootKind::kBss || r.kind == RootKind::kGoroutineContext)
         ++kept_roots;
     if (tag == 13) CHECK(kept_roots == whole_roots);  // everything up to bss is in
   }
@@ -556,7 +683,8 @@ TEST_CASE("broken: a cut at a record boundary names the missing record and keeps
     CHECK_NOTHROW(load_bytes(src.name, d.data(), cut, true));
   }
   // A cut inside a record: the partial record is not counted.
-  auto obj = std::find_if(records.begin(), records.end(), [](const RecordSpan& r) { return r.tag == 17; });
+  auto obj =
+      std::find_if(records.begin(), records.end(), [](const RecordSpan& r) { return r.tag == 17; });
   if (obj != records.end()) {
     Snapshot s = load_bytes(src.name, d.data(), obj->start + 1, true);
     uint64_t samples = 0;
@@ -570,7 +698,8 @@ TEST_CASE("broken: seeded random corruption gives a snapshot or an InputError, n
           "[go][broken][fuzz]") {
   std::vector<Source> sources;
   for (auto& c : go119_corpus()) sources.push_back({c.name, decompressed(c.dump), c.dump});
-  for (auto& c : heapwalk::test::sample_dumps()) sources.push_back({c.name, decompressed(c.dump), c.dump});
+  for (auto& c : heapwalk::test::sample_dumps())
+    sources.push_back({c.name, decompressed(c.dump), c.dump});
   if (sources.empty()) {
     WARN("no corpus and no samples: fuzzing the synthetic dump only");
     sources.push_back({"synthetic", synthetic_dump(), {}});
@@ -640,7 +769,8 @@ TEST_CASE("broken: seeded random corruption gives a snapshot or an InputError, n
         case 3: {  // delete bytes
           uint64_t at = where();
           uint64_t len = std::min<uint64_t>(1 + rng() % 16, m.size() - at);
-          m.erase(m.begin() + static_cast<std::ptrdiff_t>(at), m.begin() + static_cast<std::ptrdiff_t>(at + len));
+          m.erase(m.begin() + static_cast<std::ptrdiff_t>(at),
+                  m.begin() + static_cast<std::ptrdiff_t>(at + len));
           resized = true;
           what = "delete " + std::to_string(len) + " at " + std::to_string(at);
           break;
@@ -673,12 +803,14 @@ TEST_CASE("broken: seeded random corruption gives a snapshot or an InputError, n
       }
       double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       slowest = std::max(slowest, seconds);
-      if (seconds > 10) FAIL_CHECK(src.name << " seed " << seed << " (" << what << ") took " << seconds << " s");
+      if (seconds > 10)
+        FAIL_CHECK(src.name << " seed " << seed << " (" << what << ") took " << seconds << " s");
       if (resized) {
         m = d;
       } else {
         for (auto [at, len] : touched)
-          std::copy(d.begin() + static_cast<std::ptrdiff_t>(at), d.begin() + static_cast<std::ptrdiff_t>(at + len),
+          std::copy(d.begin() + static_cast<std::ptrdiff_t>(at),
+                    d.begin() + static_cast<std::ptrdiff_t>(at + len),
                     m.begin() + static_cast<std::ptrdiff_t>(at));
       }
     }
@@ -708,11 +840,12 @@ std::string quote(const std::string& s) {
 
 Run run_cli(const TempDir& tmp, const std::string& args) {
   fs::path err = tmp.path / "stderr.txt";
-  std::string command = quote(heapwalk::test::heapwalk_binary().string()) + " " + args + " >/dev/null 2>" +
-                        quote(err.string()) + " </dev/null";
+  std::string command = quote(heapwalk::test::heapwalk_binary().string()) + " " + args +
+                        " >/dev/null 2>" + quote(err.string()) + " </dev/null";
   int status = std::system(command.c_str());
   Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  r.code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   r.err = heapwalk::test::read_file(err);
   return r;
 }
@@ -754,7 +887,8 @@ void check_bad_input(const TempDir& tmp, const std::string& args, const std::str
 
 }  // namespace
 
-TEST_CASE("broken: the CLI exits 2 with one line naming the file for bad input", "[go][broken][cli]") {
+TEST_CASE("broken: the CLI exits 2 with one line naming the file for bad input",
+          "[go][broken][cli]") {
   TempDir tmp;
   Source src = smallest_source();
   const Bytes& plain = src.bytes;
@@ -773,7 +907,8 @@ TEST_CASE("broken: the CLI exits 2 with one line naming the file for bad input",
   check_bad_input(tmp, "summary " + quote(cut_zst.string()), cut_zst.string(), "zstd");
 
   fs::path cut_plain = tmp.write("cut.heapdump", plain.data(), plain.size() / 2);
-  check_bad_input(tmp, "summary " + quote(cut_plain.string()), cut_plain.string(), "truncated at offset");
+  check_bad_input(tmp, "summary " + quote(cut_plain.string()), cut_plain.string(),
+                  "truncated at offset");
 
   Bytes noise(4096);
   std::mt19937_64 rng(42);
@@ -806,7 +941,8 @@ TEST_CASE("broken: the CLI exits 2 with one line naming the file for bad input",
   check_bad_input(tmp, "summary " + quote(bomb.string()), bomb.string(), "limit");
 
   fs::path real = tmp.write("real.heapdump.zst", zst);
-  check_bad_input(tmp, "summary --max-decompressed 1KiB " + quote(real.string()), real.string(), "limit");
+  check_bad_input(tmp, "summary --max-decompressed 1KiB " + quote(real.string()), real.string(),
+                  "limit");
 
   // Usage errors exit 1.
   CHECK(run_cli(tmp, "no-such-verb " + quote(good.string())).code == 1);

@@ -32,14 +32,14 @@ namespace {
 // header_slots / typed_header_words are -1 where the table says "-" (no
 // malloc headers before Go 1.22).
 struct CorpusRow {
-  const char* go;        // folder
+  const char* go;  // folder
   const char* program;
   uint64_t dump_bytes;
   uint64_t object_records;
   uint64_t heap_objects;
-  uint64_t extra_records;   // records - HeapObjects
-  uint64_t extra_bytes;     // record bytes - HeapAlloc
-  int64_t header_slots;     // records of 576..32768 B with a pointer field
+  uint64_t extra_records;      // records - HeapObjects
+  uint64_t extra_bytes;        // record bytes - HeapAlloc
+  int64_t header_slots;        // records of 576..32768 B with a pointer field
   int64_t typed_header_words;  // ... whose first word is a type record's address
   uint64_t finalizers;
   uint64_t queued_finalizers;
@@ -81,8 +81,12 @@ const CorpusRow* table_row(const std::string& case_name) {
   return nullptr;
 }
 
-std::string folder_of(const std::string& case_name) { return case_name.substr(0, case_name.find('/')); }
-std::string program_of(const std::string& case_name) { return case_name.substr(case_name.find('/') + 1); }
+std::string folder_of(const std::string& case_name) {
+  return case_name.substr(0, case_name.find('/'));
+}
+std::string program_of(const std::string& case_name) {
+  return case_name.substr(case_name.find('/') + 1);
+}
 
 // The corpus dumps, or none (with a warning) when the corpus is absent.
 std::vector<DumpCase> corpus_or_skip() {
@@ -135,7 +139,8 @@ void collect_addresses(const json& node, const std::string& path, const std::str
           if (!row.is_array()) continue;
           for (size_t k = 0; k < row.size(); ++k) {
             std::string name = k < columns->size() ? (*columns)[k].get<std::string>() : "?";
-            collect_addresses(row[k], path + key + "[" + std::to_string(r) + "]." + name, name, out);
+            collect_addresses(row[k], path + key + "[" + std::to_string(r) + "]." + name, name,
+                              out);
           }
         }
         continue;
@@ -146,7 +151,8 @@ void collect_addresses(const json& node, const std::string& path, const std::str
 }
 
 // Column index of `name` in truth[table + "_columns"].
-std::optional<size_t> column_index(const json& truth, const std::string& table, const std::string& name) {
+std::optional<size_t> column_index(const json& truth, const std::string& table,
+                                   const std::string& name) {
   auto columns = truth.find(table + "_columns");
   if (columns == truth.end()) return std::nullopt;
   for (size_t k = 0; k < columns->size(); ++k)
@@ -199,12 +205,15 @@ void check_goroutine(const DumpFacts& f, const json& entry, const char* function
   CHECK(top.goroutine == static_cast<uint32_t>(g - f.goroutines.data()));
   CHECK(top.function == "runtime.gopark");
   uint32_t depth_mismatches = 0;
-  for (uint32_t i = 0; i < g->frame_count; ++i) depth_mismatches += f.frames[g->first_frame + i].depth != i;
+  for (uint32_t i = 0; i < g->frame_count; ++i)
+    depth_mismatches += f.frames[g->first_frame + i].depth != i;
   CHECK(depth_mismatches == 0);
   CHECK(first_non_runtime_function(f, *g) == function);
 }
 
-bool has_malloc_headers(const std::string& folder) { return folder == "go1.23" || folder == "go1.25"; }
+bool has_malloc_headers(const std::string& folder) {
+  return folder == "go1.23" || folder == "go1.25";
+}
 
 }  // namespace
 
@@ -303,7 +312,8 @@ TEST_CASE("corpus: malloc-header slots and their type words match the corpus REA
       const ObjectRecord& r = f.objects[i];
       // The record's fieldlist follows its contents: a first kind of 0 means
       // no pointer field.
-      if (r.contents_offset + r.size >= input.bytes().size()) FAIL("object record runs past the input");
+      if (r.contents_offset + r.size >= input.bytes().size())
+        FAIL("object record runs past the input");
       const bool pointerful = base[r.contents_offset + r.size] != 0;
       if (r.size < 576 || r.size > 32768 || !pointerful) continue;
       ++header_slots;
@@ -359,7 +369,8 @@ TEST_CASE("corpus: every heap address a program printed lies in an object", "[go
       if (stack_rows.count(p.path)) continue;
       ObjectId id = s.find(p.address);
       if (id == kNoObject || s.is_phantom(id)) {
-        if (++missing <= 10) FAIL_CHECK(p.path << " = 0x" << std::hex << p.address << " lies in no object");
+        if (++missing <= 10)
+          FAIL_CHECK(p.path << " = 0x" << std::hex << p.address << " lies in no object");
         continue;
       }
       CHECK(p.address - s.address(id) < s.size(id));
@@ -424,7 +435,8 @@ TEST_CASE("corpus: named objects have the documented size classes and headers", 
     } else if (program == "sessioncache") {
       auto stats_col = column_index(truth, "sessions", "stats");
       REQUIRE(stats_col);
-      const uint64_t type_address = parse_address(truth.at("sessionStats_type_addr").get<std::string>());
+      const uint64_t type_address =
+          parse_address(truth.at("sessionStats_type_addr").get<std::string>());
       const json& sessions = truth.at("sessions");
       CHECK(sessions.size() == 600);
       CHECK(truth.at("sessionStats_size").get<uint64_t>() == 536);
@@ -446,7 +458,8 @@ TEST_CASE("corpus: named objects have the documented size classes and headers", 
       REQUIRE(type != f.types.end());
       CHECK(type->name == "main.sessionStats");
       CHECK(type->size == 536);
-      const uint64_t itab_address = parse_address(truth.at("stringer_sessionStats_itab_addr").get<std::string>());
+      const uint64_t itab_address =
+          parse_address(truth.at("stringer_sessionStats_itab_addr").get<std::string>());
       auto itab = std::find_if(f.itabs.begin(), f.itabs.end(),
                                [&](const ItabRecord& i) { return i.address == itab_address; });
       REQUIRE(itab != f.itabs.end());
@@ -470,7 +483,8 @@ TEST_CASE("corpus: globals lie in the data or bss segment, not in an object", "[
     size_t globals = 0;
     for (auto it = truth.begin(); it != truth.end(); ++it) {
       const std::string& key = it.key();
-      if (key.rfind("global_", 0) != 0 || key.size() < 12 || key.compare(key.size() - 5, 5, "_addr") != 0)
+      if (key.rfind("global_", 0) != 0 || key.size() < 12 ||
+          key.compare(key.size() - 5, 5, "_addr") != 0)
         continue;
       ++globals;
       uint64_t a = parse_address(it.value().get<std::string>());

@@ -21,10 +21,7 @@ using heapwalk::test::DumpCase;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-
 namespace {
-
-
 
 const char* kBlocked = "samples/go/blockedgoroutines/blockedgoroutines.heapdump.zst";
 
@@ -36,9 +33,12 @@ bool has_frame(const json& group, const std::string& function) {
 
 }  // namespace
 
-TEST_CASE("goroutines: text golden of every sample", "[golden][goroutines][cli]") { test::golden_all_samples("goroutines", ""); }
+TEST_CASE("goroutines: text golden of every sample", "[golden][goroutines][cli]") {
+  test::golden_all_samples("goroutines", "");
+}
 
-TEST_CASE("goroutines: blocked consumers and mutex waiters, and what only they keep", "[goroutines][cli]") {
+TEST_CASE("goroutines: blocked consumers and mutex waiters, and what only they keep",
+          "[goroutines][cli]") {
   json t = test::sample_truth("blockedgoroutines");
   json j = test::run_heapwalk_json(std::string("goroutines ") + kBlocked);
   CHECK(j["schema"] == 1);
@@ -56,7 +56,8 @@ TEST_CASE("goroutines: blocked consumers and mutex waiters, and what only they k
   for (size_t i = 0; i < groups.size(); ++i) {
     const json& g = groups[i];
     INFO(g.dump());
-    for (const char* k : {"count", "status", "wait_reason", "stack", "retained", "top_labels"}) CHECK(g.contains(k));
+    for (const char* k : {"count", "status", "wait_reason", "stack", "retained", "top_labels"})
+      CHECK(g.contains(k));
     if (i) CHECK(groups[i - 1]["retained"].get<uint64_t>() >= g["retained"].get<uint64_t>());
     total += g["count"].get<uint64_t>();
     retained_sum += g["retained"].get<uint64_t>();
@@ -80,7 +81,8 @@ TEST_CASE("goroutines: blocked consumers and mutex waiters, and what only they k
   CHECK((*consumers)["stack"][0] == "runtime.gopark");  // innermost first
   CHECK((*consumers)["retained"].get<uint64_t>() >= counts["consumer"].get<uint64_t>() * 65536);
   REQUIRE(!(*consumers)["top_labels"].empty());
-  CHECK((*consumers)["top_labels"][0]["bytes"].get<uint64_t>() >= counts["consumer"].get<uint64_t>() * 65536);
+  CHECK((*consumers)["top_labels"][0]["bytes"].get<uint64_t>() >=
+        counts["consumer"].get<uint64_t>() * 65536);
   CHECK(&groups[0] == consumers);  // the largest group
 
   REQUIRE(waiters != nullptr);

@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 const char* kCtxleak = "samples/go/ctxleak/ctxleak.heapdump.zst";
 
 void check_sorted(const json& rows) {
@@ -28,7 +27,8 @@ void check_sorted(const json& rows) {
     INFO("row " << i);
     uint64_t a = rows[i - 1]["bytes"], b = rows[i]["bytes"];
     CHECK(a >= b);
-    if (a == b) CHECK(rows[i - 1]["label"].get<std::string>() < rows[i]["label"].get<std::string>());
+    if (a == b)
+      CHECK(rows[i - 1]["label"].get<std::string>() < rows[i]["label"].get<std::string>());
   }
 }
 
@@ -69,7 +69,8 @@ TEST_CASE("histogram: JSON by type, totals are the live heap", "[histogram][cli]
 }
 
 TEST_CASE("histogram: by site, by size, --all, -n", "[histogram][cli]") {
-  test::CliRun r = test::run_heapwalk(std::string("histogram --by site --format json -n 5 ") + kCtxleak);
+  test::CliRun r =
+      test::run_heapwalk(std::string("histogram --by site --format json -n 5 ") + kCtxleak);
   REQUIRE(r.status == 0);
   json j = json::parse(r.out);
   REQUIRE(j["rows"].size() == 5);
@@ -99,7 +100,8 @@ TEST_CASE("histogram: by site, by size, --all, -n", "[histogram][cli]") {
 TEST_CASE("histogram: text output", "[histogram][cli]") {
   test::CliRun r = test::run_heapwalk(std::string("histogram -n 3 ") + kCtxleak);
   REQUIRE(r.status == 0);
-  CHECK(r.out.rfind(std::string(kCtxleak) + ": live objects by type: 18,268 objects, 3.24 MiB", 0) == 0);
+  CHECK(r.out.rfind(std::string(kCtxleak) + ": live objects by type: 18,268 objects, 3.24 MiB",
+                    0) == 0);
   CHECK(r.out.find("  count     bytes  share  retained  label\n") != std::string::npos);
   // Payloads and their data are allocated at one site and point nowhere else:
   // the row retains exactly its own bytes.
@@ -132,10 +134,12 @@ TEST_CASE("histogram: retained bytes per label", "[histogram][cli]") {
 TEST_CASE("histogram: usage and input errors", "[histogram][cli]") {
   CHECK(test::run_heapwalk(std::string("histogram --by colour ") + kCtxleak).status == 1);
   CHECK(test::run_heapwalk("histogram").status == 1);
-  test::CliRun r = test::run_heapwalk(std::string("histogram --binary /nonexistent/exe ") + kCtxleak);
+  test::CliRun r =
+      test::run_heapwalk(std::string("histogram --binary /nonexistent/exe ") + kCtxleak);
   CHECK(r.status == 2);
   CHECK(r.err.find("/nonexistent/exe") != std::string::npos);
-  r = test::run_heapwalk(std::string("histogram --binary ") + kCtxleak + " " + kCtxleak);  // a dump is not ELF
+  r = test::run_heapwalk(std::string("histogram --binary ") + kCtxleak + " " +
+                         kCtxleak);  // a dump is not ELF
   CHECK(r.status == 2);
   CHECK(r.err.find("ELF") != std::string::npos);
   // Every verb accepts --binary.
@@ -143,23 +147,28 @@ TEST_CASE("histogram: usage and input errors", "[histogram][cli]") {
   CHECK(test::run_heapwalk("unreachable --help").out.find("--binary") != std::string::npos);
 }
 
-TEST_CASE("histogram and summary with --binary: full names, warnings on a mismatch", "[histogram][cli][go]") {
+TEST_CASE("histogram and summary with --binary: full names, warnings on a mismatch",
+          "[histogram][cli][go]") {
   if (std::system("command -v go >/dev/null 2>&1") != 0) {
     WARN("skipped: no go on PATH");
     return;
   }
   fs::path dir = fs::temp_directory_path() / ("heapwalk_hist_go_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::string env = "GOCACHE=" + test::shell_quote((fs::temp_directory_path() / "heapwalk-test-gocache").string()) +
-                    " GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local GOEXPERIMENT= ";
-  std::string build = "cd " + test::shell_quote((test::source_dir() / "samples" / "go").string()) + " && " + env +
-                      "go build -trimpath -o " + test::shell_quote((dir / "ctxleak").string()) + " ./ctxleak >/dev/null 2>&1";
+  std::string env =
+      "GOCACHE=" +
+      test::shell_quote((fs::temp_directory_path() / "heapwalk-test-gocache").string()) +
+      " GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local GOEXPERIMENT= ";
+  std::string build = "cd " + test::shell_quote((test::source_dir() / "samples" / "go").string()) +
+                      " && " + env + "go build -trimpath -o " +
+                      test::shell_quote((dir / "ctxleak").string()) + " ./ctxleak >/dev/null 2>&1";
   REQUIRE(std::system(build.c_str()) == 0);
   std::string exe = test::shell_quote((dir / "ctxleak").string());
   test::CliRun r = test::run_heapwalk("histogram --format json --binary " + exe + " " + kCtxleak);
   REQUIRE(r.status == 0);
   json j = json::parse(r.out);
-  const json truth = json::parse(test::read_file(test::source_dir() / "samples/go/ctxleak/ctxleak.truth.json"));
+  const json truth =
+      json::parse(test::read_file(test::source_dir() / "samples/go/ctxleak/ctxleak.truth.json"));
   std::string go = "";
   {
     FILE* p = ::popen("go env GOVERSION", "r");
@@ -172,7 +181,8 @@ TEST_CASE("histogram and summary with --binary: full names, warnings on a mismat
     CHECK(r.err.empty());
     bool cancel = false, value = false;
     for (const auto& row : j["rows"]) {
-      cancel |= row["label"] == "*context.cancelCtx" && row["count"] == 4001;  // children, grandchildren, parent
+      cancel |= row["label"] == "*context.cancelCtx" &&
+                row["count"] == 4001;  // children, grandchildren, parent
       value |= row["label"] == "*context.valueCtx" && row["count"] == 2000;
     }
     CHECK(cancel);

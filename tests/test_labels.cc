@@ -52,12 +52,20 @@ TEST_CASE("labels: interface words in objects and roots name their pointees", "[
   const uint64_t A = 0xc000010000, B = 0xc000011000, C = 0xc000012000, D = 0xc000013000,
                  E = 0xc000014000, F = 0xc000015000, H = 0xc000016000, W = 0xc000017000;
   d.objects = {
-      object(A, 64, {{0, kItabCanceler}, {8, B},        // iface: B is a *context.cancelCtx
-                     {16, kStats}, {24, C},             // eface: C is a boxed main.sessionStats
-                     {32, kItabCanceler}, {40, D + 16}}),  // data word inside D: skipped
-      object(B, 32), object(C, 544), object(D, 48), object(E, 48), object(F, 32),
+      object(A, 64,
+             {{0, kItabCanceler},
+              {8, B},  // iface: B is a *context.cancelCtx
+              {16, kStats},
+              {24, C},  // eface: C is a boxed main.sessionStats
+              {32, kItabCanceler},
+              {40, D + 16}}),  // data word inside D: skipped
+      object(B, 32),
+      object(C, 544),
+      object(D, 48),
+      object(E, 48),
+      object(F, 32),
       object(H, 32, {{0, kNamed}, {8, B}}),  // a second, different type for B: a conflict
-      object(W, 32, {{0, 0}, {8, 0}}),  // only nil fields: no evidence
+      object(W, 32, {{0, 0}, {8, 0}}),       // only nil fields: no evidence
   };
   DumpSegmentSpec bss;
   bss.bss = true;
@@ -99,7 +107,8 @@ TEST_CASE("labels: truncated names are shown honestly", "[labels]") {
   const Snapshot s = snapshot_of(d);
   const Labels L = compute_labels(s);
   CHECK(L.type_name(s.find(X)) == "main.<pointer type>");
-  CHECK(L.type_name(s.find(Y)) == "pkg.<unnamed type>");  // 24 bytes: not a pointer, no invented name
+  CHECK(L.type_name(s.find(Y)) ==
+        "pkg.<unnamed type>");  // 24 bytes: not a pointer, no invented name
 }
 
 TEST_CASE("labels: allocation sites skip runtime frames, then the standard library", "[labels]") {
@@ -115,23 +124,26 @@ TEST_CASE("labels: allocation sites skip runtime frames, then the standard libra
                               {"context.(*cancelCtx).Done", "context/context.go", 300},
                               {"main.handle", "/home/u/app/main.go", 88},
                               {"runtime.main", "runtime/proc.go", 250}}),
-      bucket(0x7f0000002000, {{"github.com/x/y.New", "github.com/x/y/y.go", 10},
-                              {"main.main", "main.go", 5}}),
+      bucket(0x7f0000002000,
+             {{"github.com/x/y.New", "github.com/x/y/y.go", 10}, {"main.main", "main.go", 5}}),
       bucket(0x7f0000003000, {{"runtime.malg", "runtime/proc.go", 4077}}),
       // Same stack, another size class: one site.
-      bucket(0x7f0000004000, {{"github.com/x/y.New", "github.com/x/y/y.go", 10},
-                              {"main.main", "main.go", 5}}),
+      bucket(0x7f0000004000,
+             {{"github.com/x/y.New", "github.com/x/y/y.go", 10}, {"main.main", "main.go", 5}}),
   };
-  d.alloc_samples = {{A, 0x7f0000001000}, {B, 0x7f0000002000}, {C, 0x7f0000003000},
-                     {D, 0x7f0000004000}, {E + 8, 0x7f0000001000},  // not at a start: unresolved
-                     {0xc0000f0000, 0x7f0000001000}};              // in no object
+  d.alloc_samples = {
+      {A, 0x7f0000001000},           {B, 0x7f0000002000},     {C, 0x7f0000003000},
+      {D, 0x7f0000004000},           {E + 8, 0x7f0000001000},  // not at a start: unresolved
+      {0xc0000f0000, 0x7f0000001000}};                         // in no object
   const Snapshot s = snapshot_of(d);
   const Labels L = compute_labels(s);
   REQUIRE(L.site(s.find(A)));
   CHECK(L.site(s.find(A))->allocator == "context.WithCancel (context.go:232)");
   CHECK(L.site(s.find(A))->caller == "main.handle (main.go:88)");
-  CHECK(L.site(s.find(A))->label() == "context.WithCancel (context.go:232) <- main.handle (main.go:88)");
-  CHECK(L.label(s, s.find(A)) == "[site] context.WithCancel (context.go:232) <- main.handle (main.go:88)");
+  CHECK(L.site(s.find(A))->label() ==
+        "context.WithCancel (context.go:232) <- main.handle (main.go:88)");
+  CHECK(L.label(s, s.find(A)) ==
+        "[site] context.WithCancel (context.go:232) <- main.handle (main.go:88)");
   CHECK(L.site(s.find(B))->label() == "github.com/x/y.New (y.go:10)");
   CHECK(L.site(s.find(C))->label() == "runtime.malg (proc.go:4077)");
   CHECK(L.site_index(s.find(B)) == L.site_index(s.find(D)));
@@ -141,7 +153,8 @@ TEST_CASE("labels: allocation sites skip runtime frames, then the standard libra
   CHECK(L.sites().size() == 4);  // [0] unused + 3 distinct
 }
 
-TEST_CASE("labels: Go 1.22+ malloc headers name the slot; value and sample at slot + 8", "[labels]") {
+TEST_CASE("labels: Go 1.22+ malloc headers name the slot; value and sample at slot + 8",
+          "[labels]") {
   DumpDescription d = base("go1.23.0");
   const uint64_t M = 0xc000100000, N = 0xc000102000, Q = 0xc000104000, P = 0xc000106000,
                  R = 0xc000108000, S = 0xc00010a000;
@@ -152,10 +165,16 @@ TEST_CASE("labels: Go 1.22+ malloc headers name the slot; value and sample at sl
   q.contents = m.contents;
   DumpObjectSpec r = object(R, 640, {{8, 0}});  // a header naming a type the dump does not know
   r.contents = {0x00, 0x10, 0x4f, 0, 0, 0, 0, 0};
-  d.objects = {m, object(N, 32), q,
-               object(P, 32, {{0, kItabStringer}, {8, M + 8},   // *main.sessionStats: agrees
-                              {16, kItabCanceler}, {24, S}}),
-               r, object(S, 640, {{8, 0}})};
+  d.objects = {m,
+               object(N, 32),
+               q,
+               object(P, 32,
+                      {{0, kItabStringer},
+                       {8, M + 8},  // *main.sessionStats: agrees
+                       {16, kItabCanceler},
+                       {24, S}}),
+               r,
+               object(S, 640, {{8, 0}})};
   d.buckets = {bucket(0x7f0000001000, {{"main.newStats", "main.go", 7}})};
   d.alloc_samples = {{M + 8, 0x7f0000001000}, {Q + 8, 0x7f0000001000}};
   const Snapshot s = snapshot_of(d);
@@ -191,7 +210,7 @@ TEST_CASE("labels: coverage counts live bytes by type, by site and unnamed", "[l
   const MarkResult m = mark(s);
   LabelCounts c = label_coverage(s, L, m);
   CHECK(m.live_bytes == 64 + 32 + 128);
-  CHECK(c.typed_live_bytes == 32);     // B
-  CHECK(c.sited_live_bytes == 32);     // B (G is garbage)
+  CHECK(c.typed_live_bytes == 32);  // B
+  CHECK(c.sited_live_bytes == 32);  // B (G is garbage)
   CHECK(c.unnamed_live_bytes == 64 + 128);
 }

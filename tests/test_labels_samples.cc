@@ -19,8 +19,8 @@ uint64_t addr(const json& v) { return std::stoull(v.get<std::string>(), nullptr,
 std::string base_name(const std::string& file) { return file.substr(file.rfind('/') + 1); }
 
 std::string caller_text(const json& site) {
-  return site["function"].get<std::string>() + " (" + base_name(site["file"].get<std::string>()) + ":" +
-         std::to_string(site["line"].get<int>()) + ")";
+  return site["function"].get<std::string>() + " (" + base_name(site["file"].get<std::string>()) +
+         ":" + std::to_string(site["line"].get<int>()) + ")";
 }
 
 const test::DumpCase* find_case(const std::vector<test::DumpCase>& cases, const std::string& name) {
@@ -53,12 +53,12 @@ TEST_CASE("labels on ctxleak: children typed through the parent's children map, 
     FAIL("no column " << name);
     return size_t{0};
   };
-  size_t child = col("child_cancelCtx"), grand = col("grandchild_cancelCtx"), value = col("valueCtx"),
-         payload = col("payload");
+  size_t child = col("child_cancelCtx"), grand = col("grandchild_cancelCtx"),
+         value = col("valueCtx"), payload = col("payload");
   uint64_t rows = 0;
   for (const auto& row : truth["leaked_children"]) {
-    ObjectId ch = s.find(addr(row[child])), gr = s.find(addr(row[grand])), va = s.find(addr(row[value])),
-             pl = s.find(addr(row[payload]));
+    ObjectId ch = s.find(addr(row[child])), gr = s.find(addr(row[grand])),
+             va = s.find(addr(row[value])), pl = s.find(addr(row[payload]));
     REQUIRE(ch != kNoObject);
     REQUIRE(pl != kNoObject);
     INFO("leaked row " << row[0]);
@@ -105,9 +105,11 @@ TEST_CASE("labels on every sample: coverage figures and consistency", "[labels][
     // Every alloc sample of a Go 1.19 sample lands on an object's start.
     CHECK(L.counts().samples_unresolved == 0);
     if (truth["mem_profile_rate"] == 0) CHECK(cov.sited_live_bytes == 0);
-    std::printf("coverage %-26s live %9llu B: typed %5.1f%%, sited %5.1f%%, unnamed %5.1f%%\n", c.name.c_str(),
-                static_cast<unsigned long long>(m.live_bytes), 100.0 * cov.typed_live_bytes / m.live_bytes,
-                100.0 * cov.sited_live_bytes / m.live_bytes, 100.0 * cov.unnamed_live_bytes / m.live_bytes);
+    std::printf("coverage %-26s live %9llu B: typed %5.1f%%, sited %5.1f%%, unnamed %5.1f%%\n",
+                c.name.c_str(), static_cast<unsigned long long>(m.live_bytes),
+                100.0 * cov.typed_live_bytes / m.live_bytes,
+                100.0 * cov.sited_live_bytes / m.live_bytes,
+                100.0 * cov.unnamed_live_bytes / m.live_bytes);
   }
 }
 
@@ -129,7 +131,8 @@ TEST_CASE("labels on the corpus: sessioncache stats are main.sessionStats (heade
     const bool headers = s.go_version().at_least(1, 22);
     const uint64_t type_addr = addr(truth["sessionStats_type_addr"]);
     bool record = false;
-    for (const TypeRecord& t : s.facts().types) record |= t.address == type_addr && t.name == "main.sessionStats";
+    for (const TypeRecord& t : s.facts().types)
+      record |= t.address == type_addr && t.name == "main.sessionStats";
     CHECK(record);
     uint64_t named = 0, by_header = 0;
     // The truth's "stats" is %p of the value: slot + 8 behind a header.
@@ -160,14 +163,15 @@ TEST_CASE("labels on the corpus: coverage figures", "[labels][corpus]") {
     const LabelCounts cov = label_coverage(s, L, m);
     INFO(c.name);
     CHECK(L.counts().samples_unresolved == 0);
-    std::printf("coverage %-26s live %9llu B: typed %5.1f%%, sited %5.1f%%, unnamed %5.1f%% "
-                "(header %llu, iface %llu, conflicts %llu, interior %llu)\n",
-                c.name.c_str(), static_cast<unsigned long long>(m.live_bytes),
-                100.0 * cov.typed_live_bytes / m.live_bytes, 100.0 * cov.sited_live_bytes / m.live_bytes,
-                100.0 * cov.unnamed_live_bytes / m.live_bytes,
-                static_cast<unsigned long long>(L.counts().by_header),
-                static_cast<unsigned long long>(L.counts().by_interface),
-                static_cast<unsigned long long>(L.counts().conflicts),
-                static_cast<unsigned long long>(L.counts().interior_skipped));
+    std::printf(
+        "coverage %-26s live %9llu B: typed %5.1f%%, sited %5.1f%%, unnamed %5.1f%% "
+        "(header %llu, iface %llu, conflicts %llu, interior %llu)\n",
+        c.name.c_str(), static_cast<unsigned long long>(m.live_bytes),
+        100.0 * cov.typed_live_bytes / m.live_bytes, 100.0 * cov.sited_live_bytes / m.live_bytes,
+        100.0 * cov.unnamed_live_bytes / m.live_bytes,
+        static_cast<unsigned long long>(L.counts().by_header),
+        static_cast<unsigned long long>(L.counts().by_interface),
+        static_cast<unsigned long long>(L.counts().conflicts),
+        static_cast<unsigned long long>(L.counts().interior_skipped));
   }
 }

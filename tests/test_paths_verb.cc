@@ -61,11 +61,15 @@ TEST_CASE("paths: a leaked ctxleak child is held by the parentCtx global through
   }
 }
 
-TEST_CASE("paths: the payload chain is global -> parent -> map -> child -> map -> grandchild -> value -> payload",
-          "[paths][cli]") {
+TEST_CASE(
+    "paths: the payload chain is global -> parent -> map -> child -> map -> grandchild -> value -> "
+    "payload",
+    "[paths][cli]") {
   const json t = test::sample_truth("ctxleak");
-  const json& row = t["leaked_children"][3];  // i, child, valueCtx, grandchild, payload, data, child map
-  const json j = test::run_heapwalk_json("paths --address " + row[4].get<std::string>() + " " + kCtxleak);
+  const json& row =
+      t["leaked_children"][3];  // i, child, valueCtx, grandchild, payload, data, child map
+  const json j =
+      test::run_heapwalk_json("paths --address " + row[4].get<std::string>() + " " + kCtxleak);
   REQUIRE(j["paths"].size() == 1);
   const json& hops = j["paths"][0]["hops"];
   std::vector<uint64_t> got;
@@ -86,7 +90,8 @@ TEST_CASE("paths --type merges the 2,000 leaked children", "[paths][cli]") {
   const json one = test::run_heapwalk_json("paths --address " + child + " " + kCtxleak);
   const std::string type = one["paths"][0]["target"]["label"];
   CHECK(type == "context.<pointer type>");
-  const json j = test::run_heapwalk_json("paths --limit 0 --type " + test::shell_quote(type) + " " + kCtxleak);
+  const json j =
+      test::run_heapwalk_json("paths --limit 0 --type " + test::shell_quote(type) + " " + kCtxleak);
   CHECK(j["selector"]["kind"] == "type");
   REQUIRE(!j["merged"].empty());
   CHECK(j["merged"][0]["count"].get<uint64_t>() >= 2000);
@@ -127,7 +132,8 @@ TEST_CASE("paths --site and --largest", "[paths][cli]") {
   const json l = test::run_heapwalk_json(std::string("paths --largest 3 ") + kCtxleak);
   REQUIRE(l["paths"].size() == 3);
   for (size_t i = 1; i < 3; ++i)
-    CHECK(l["paths"][i - 1]["target"]["retained"].get<uint64_t>() >= l["paths"][i]["target"]["retained"].get<uint64_t>());
+    CHECK(l["paths"][i - 1]["target"]["retained"].get<uint64_t>() >=
+          l["paths"][i]["target"]["retained"].get<uint64_t>());
 }
 
 TEST_CASE("paths with no selector shows what retains the most", "[paths][cli]") {
@@ -137,7 +143,8 @@ TEST_CASE("paths with no selector shows what retains the most", "[paths][cli]") 
   REQUIRE(!j["paths"].empty());
   const json& p = j["paths"][0];
   CHECK(addr(p["target"]["address"]) == hmap);
-  CHECK(addr(p["root"]["address"]) == addr(t["globals"]["main.parentCtx"]) + 8);  // the interface's data word
+  CHECK(addr(p["root"]["address"]) ==
+        addr(t["globals"]["main.parentCtx"]) + 8);  // the interface's data word
   const uint64_t retained = p["target"]["retained"];
   // At least the 2,000 leaked payloads with their data.
   CHECK(retained >= 2000 * (48 + t["payload_data_len"].get<uint64_t>()));
@@ -173,13 +180,15 @@ TEST_CASE("paths: text, JSON and DOT goldens", "[paths][cli][golden]") {
       test::compare_golden("paths", name + "." + ext, r.out);
     }
   }
-  const auto typed = test::run_heapwalk(std::string("paths --type 'context.<pointer type>' ") + kCtxleak);
+  const auto typed =
+      test::run_heapwalk(std::string("paths --type 'context.<pointer type>' ") + kCtxleak);
   REQUIRE(typed.status == 0);
   test::compare_golden("paths", "ctxleak.type.txt", typed.out);
 }
 
 TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
-  const auto r = test::run_heapwalk(std::string("paths --format dot --type 'context.<pointer type>' ") + kCtxleak);
+  const auto r = test::run_heapwalk(
+      std::string("paths --format dot --type 'context.<pointer type>' ") + kCtxleak);
   REQUIRE(r.status == 0);
   CHECK(r.out.rfind("digraph heapwalk_paths {\n", 0) == 0);
   CHECK(r.out.size() >= 2);
@@ -191,8 +200,10 @@ TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
     const std::string line = r.out.substr(line_start, end - line_start);
     int quotes = 0;
     for (size_t i = 0; i < line.size(); ++i) {
-      if (line[i] == '\\') ++i;
-      else if (line[i] == '"') ++quotes;
+      if (line[i] == '\\')
+        ++i;
+      else if (line[i] == '"')
+        ++quotes;
     }
     INFO(line);
     CHECK(quotes % 2 == 0);
@@ -204,8 +215,9 @@ TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
 
 TEST_CASE("paths: usage errors exit 1", "[paths][cli]") {
   const std::string f = std::string(" ") + kCtxleak;
-  for (const std::string args : {"-k 2", "-k 0", "--type a --site b", "--address zz", "--address 0x10",
-                                 "--largest 0", "--format xml", "--no-such-option"}) {
+  for (const std::string args :
+       {"-k 2", "-k 0", "--type a --site b", "--address zz", "--address 0x10", "--largest 0",
+        "--format xml", "--no-such-option"}) {
     INFO(args);
     const auto r = test::run_heapwalk("paths " + args + f);
     CHECK(r.status == 1);

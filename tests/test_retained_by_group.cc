@@ -46,7 +46,8 @@ TEST_CASE("retained_by_group: nested members count once", "[dominators][groups]"
   CHECK(r == std::vector<uint64_t>{65, 35});
 }
 
-TEST_CASE("retained_by_group agrees with the oracle on 2000 random graphs", "[dominators][groups]") {
+TEST_CASE("retained_by_group agrees with the oracle on 2000 random graphs",
+          "[dominators][groups]") {
   std::mt19937 rng(20261122);
   for (int round = 0; round < 2000; ++round) {
     const uint32_t n = 2 + rng() % 40, groups = 1 + rng() % 4;

@@ -3,9 +3,9 @@
 // among paths from that kind, checked against an independent per-kind BFS
 // oracle on 1,000 seeded random dumps (written, read and built for real);
 // a 1M-object chain works under the default stack.
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <deque>
 #include <limits>
 #include <vector>
@@ -64,7 +64,8 @@ uint32_t edge_source(const Snapshot& s, uint32_t edge) {
 
 }  // namespace
 
-TEST_CASE("root paths are shortest from the first root kind on 1000 random graphs", "[root_paths][random]") {
+TEST_CASE("root paths are shortest from the first root kind on 1000 random graphs",
+          "[root_paths][random]") {
   uint64_t checked = 0, longest = 0;
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
     const Snapshot s = snapshot_of(random_graph_dump(seed, varied_random_options(seed)));
@@ -92,7 +93,8 @@ TEST_CASE("root paths are shortest from the first root kind on 1000 random graph
       REQUIRE(!path.empty());
       REQUIRE(edge_source(s, path.front()) == kSuperRoot);
       REQUIRE(int(s.roots()[s.edge_offset(path.front())].kind) == first);
-      for (size_t i = 1; i < path.size(); ++i) REQUIRE(edge_source(s, path[i]) == g.targets[path[i - 1]]);
+      for (size_t i = 1; i < path.size(); ++i)
+        REQUIRE(edge_source(s, path[i]) == g.targets[path[i - 1]]);
       REQUIRE(g.targets[path.back()] == v);
       REQUIRE(p.edge[v] == path.back());
       REQUIRE(p.parent[v] == edge_source(s, path.back()));
@@ -107,15 +109,16 @@ TEST_CASE("root paths are shortest from the first root kind on 1000 random graph
 
 TEST_CASE("root paths: hand-drawn ties and kinds", "[root_paths]") {
   DumpBuilder b;
-  const uint64_t a = b.object(32), c = b.object(32), d = b.object(32), e = b.object(32), f = b.object(32);
-  b.point(a, 0, c);       // a -> c -> d -> e
+  const uint64_t a = b.object(32), c = b.object(32), d = b.object(32), e = b.object(32),
+                 f = b.object(32);
+  b.point(a, 0, c);  // a -> c -> d -> e
   b.point(c, 8, d);
   b.point(d, 16, e);
-  b.point(f, 24, e);      // f -> e (f only reached from a stack)
+  b.point(f, 24, e);  // f -> e (f only reached from a stack)
   b.frame_root(f);
-  b.frame_root(e + 8);    // a stack points at e directly: shorter, but globals come first
+  b.frame_root(e + 8);  // a stack points at e directly: shorter, but globals come first
   b.data_root(a);
-  b.bss_root(d);          // bss: after data, before stacks
+  b.bss_root(d);  // bss: after data, before stacks
   const Snapshot s = b.snapshot();
   const RootPaths p = compute_root_paths(s);
   const GraphView g = s.view();

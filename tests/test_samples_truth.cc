@@ -37,11 +37,11 @@ namespace {
 // A check that counts as one fact when it passes.
 uint64_t g_facts = 0;
 uint64_t g_failed = 0;
-#define FACT(...)                              \
-  do {                                         \
+#define FACT(...)                                   \
+  do {                                              \
     bool fact_ok_ = static_cast<bool>(__VA_ARGS__); \
-    CHECK(__VA_ARGS__);                        \
-    (fact_ok_ ? g_facts : g_failed)++;         \
+    CHECK(__VA_ARGS__);                             \
+    (fact_ok_ ? g_facts : g_failed)++;              \
   } while (0)
 
 // Prints "<what>: N facts checked" to stdout once the test case ends.
@@ -162,11 +162,12 @@ struct PrintedAddress {
 void walk_addresses(const json& node, const std::string& path, const std::string& key,
                     bool under_globals, const json& root, std::vector<PrintedAddress>& out) {
   if (node.is_string()) {
-    if (auto a = parse_address(node.get<std::string>())) out.push_back({path, key, under_globals, *a});
+    if (auto a = parse_address(node.get<std::string>()))
+      out.push_back({path, key, under_globals, *a});
   } else if (node.is_object()) {
     for (const auto& [k, v] : node.items())
-      walk_addresses(v, path.empty() ? k : path + "." + k, k, under_globals || (path.empty() && k == "globals"),
-                     root, out);
+      walk_addresses(v, path.empty() ? k : path + "." + k, k,
+                     under_globals || (path.empty() && k == "globals"), root, out);
   } else if (node.is_array()) {
     // A row of a table named by a *_columns key: name its cells by column.
     std::vector<std::string> columns;
@@ -175,7 +176,8 @@ void walk_addresses(const json& node, const std::string& path, const std::string
       columns = root[table_key + "_columns"].get<std::vector<std::string>>();
     for (size_t i = 0; i < node.size(); ++i) {
       bool named = !columns.empty() && node.size() == columns.size();
-      walk_addresses(node[i], named ? path + "." + columns[i] : path + "[" + std::to_string(i) + "]",
+      walk_addresses(node[i],
+                     named ? path + "." + columns[i] : path + "[" + std::to_string(i) + "]",
                      named ? columns[i] : key, under_globals, root, out);
     }
   }
@@ -212,7 +214,8 @@ bool live(const Sample& s, uint64_t address) {
 }
 
 void check_live(const Sample& s, const std::string& what, uint64_t address, bool expected) {
-  INFO(s.name << ": " << what << " " << hex(address) << " expected " << (expected ? "live" : "unreachable"));
+  INFO(s.name << ": " << what << " " << hex(address) << " expected "
+              << (expected ? "live" : "unreachable"));
   FACT(live(s, address) == expected);
 }
 
@@ -307,7 +310,8 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
       check_slot(s, what, address_of(row["addr"]), row["slot_size"].get<uint64_t>());
       // Go 1.19 size classes: the slot is the smallest class >= the type size.
       FACT(row["slot_size"].get<uint64_t>() >= row["size"].get<uint64_t>());
-      if (row.contains("marker_addr")) check_slot(s, what + " marker", address_of(row["marker_addr"]), 24);
+      if (row.contains("marker_addr"))
+        check_slot(s, what + " marker", address_of(row["marker_addr"]), 24);
     }
   }
 
@@ -318,7 +322,8 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
       uint64_t buffer = address_of(row[g.col("buffer")]);
       check_slot(s, "buffer of goroutine " + std::to_string(row[g.col("goid")].get<int>()), buffer,
                  row[g.col("buffer_slot_size")].get<uint64_t>());
-      FACT(row[g.col("buffer_len")].get<uint64_t>() <= row[g.col("buffer_slot_size")].get<uint64_t>());
+      FACT(row[g.col("buffer_len")].get<uint64_t>() <=
+           row[g.col("buffer_slot_size")].get<uint64_t>());
     }
     check_slot(s, "jobs hchan", address_of(s.truth["jobs_chan"]), 96);
     // The global holds the channel.
@@ -328,7 +333,8 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
   {
     const Sample& s = sample("garbage");
     const json& t = s.truth;
-    check_slot(s, "big_array", address_of(t["big_array"]["addr"]), t["big_array"]["slot_size"].get<uint64_t>());
+    check_slot(s, "big_array", address_of(t["big_array"]["addr"]),
+               t["big_array"]["slot_size"].get<uint64_t>());
     FACT(t["big_array"]["slot_size"].get<uint64_t>() % 8192 == 0);
     for (const json& head : t["garbage_chain_heads"])
       check_slot(s, "chain head", address_of(head), t["node_slot_size"].get<uint64_t>());
@@ -346,7 +352,8 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
     const json& t = s.truth;
     const json& m = t["registry_map"];
     check_slot(s, "registry hmap", address_of(m["hmap"]), 48);
-    check_slot(s, "registry buckets", address_of(m["buckets"]), m["bucket_array_slot_size"].get<uint64_t>());
+    check_slot(s, "registry buckets", address_of(m["buckets"]),
+               m["bucket_array_slot_size"].get<uint64_t>());
     uint64_t nb = (uint64_t{1} << m["B"].get<int>()) + (uint64_t{1} << (m["B"].get<int>() - 4));
     FACT(m["bucket_array_bytes"].get<uint64_t>() == nb * m["bucket_size"].get<uint64_t>());
     check_slot(s, "recent array", address_of(t["recent_slice"]["array"]),
@@ -355,8 +362,10 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
     Table e = table(t, "sample_entries");
     for (const json& row : *e.rows) {
       std::string key = row[e.col("key")].get<std::string>();
-      check_slot(s, key + " entry", address_of(row[e.col("entry")]), t["entry_slot_size"].get<uint64_t>());
-      check_slot(s, key + " data", address_of(row[e.col("entry_data")]), t["entry_data_slot_size"].get<uint64_t>());
+      check_slot(s, key + " entry", address_of(row[e.col("entry")]),
+                 t["entry_slot_size"].get<uint64_t>());
+      check_slot(s, key + " data", address_of(row[e.col("entry_data")]),
+                 t["entry_data_slot_size"].get<uint64_t>());
       // Entry: key string (ptr, len), Data slice (ptr, len, cap), Cfg, ...
       uint64_t entry = address_of(row[e.col("entry")]);
       FACT(heap_word(*s.snapshot, entry + 8) == key.size());
@@ -396,7 +405,8 @@ TEST_CASE("samples truth: every printed address, globals and slot sizes", "[samp
     // liveHolder holds the reachable X.
     for (const json& row : t["tracked_objects"])
       if (row["class"] == "finalizer_referent_reachable" && row["role"] == "X_holder")
-        FACT(segment_word(snap, address_of(t["globals"]["main.liveHolder"])) == address_of(row["addr"]));
+        FACT(segment_word(snap, address_of(t["globals"]["main.liveHolder"])) ==
+             address_of(row["addr"]));
   }
 }
 
@@ -405,9 +415,11 @@ TEST_CASE("samples truth: finalizer records", "[samples][truth]") {
   for (const Sample& s : samples()) {
     const Snapshot& snap = *s.snapshot;
     std::map<ObjectId, std::vector<const FinalizerRecord*>> by_object;
-    for (const FinalizerRecord& fr : snap.facts().finalizers) by_object[snap.find(fr.object)].push_back(&fr);
+    for (const FinalizerRecord& fr : snap.facts().finalizers)
+      by_object[snap.find(fr.object)].push_back(&fr);
     for (const json& row : s.truth.value("tracked_objects", json::array())) {
-      INFO(s.name << ": " << row["class"].get<std::string>() << " " << row["role"].get<std::string>());
+      INFO(s.name << ": " << row["class"].get<std::string>() << " "
+                  << row["role"].get<std::string>());
       ObjectId id = snap.find(address_of(row["addr"]));
       bool has = by_object.count(id) != 0;
       // Markers have finalizers too; the tracked object itself has one iff the truth says so.
@@ -468,12 +480,14 @@ TEST_CASE("samples truth: goroutines and their frames", "[samples][truth]") {
       FACT(g.status == 4);
       FACT(g.wait_reason == state);
       FACT(!g.system);
-      FACT(goroutine_title(s.snapshot->facts(), g) == "goroutine " + std::to_string(goid) + " [" + state + "]");
+      FACT(goroutine_title(s.snapshot->facts(), g) ==
+           "goroutine " + std::to_string(goid) + " [" + state + "]");
       // Its stack: the top function runtime.Stack printed is one of its
       // frames, and a frame of it holds the buffer.
       bool has_top = false;
       for (uint32_t i = g.first_frame; i < g.first_frame + g.frame_count; ++i)
-        has_top |= s.snapshot->facts().frames[i].function == row[t.col("top_function")].get<std::string>();
+        has_top |=
+            s.snapshot->facts().frames[i].function == row[t.col("top_function")].get<std::string>();
       FACT(has_top);
       FACT(frames[goid].count(s.snapshot->find(address_of(row[t.col("buffer")]))) == 1);
     }
@@ -554,7 +568,8 @@ TEST_CASE("samples truth: ctxleak children map and allocation sites", "[samples]
   const Snapshot& snap = *s.snapshot;
   const json& t = s.truth;
   const json& m = t["parent_children_map"];
-  uint64_t parent = address_of(t["parent_ctx"]), hmap = address_of(m["hmap"]), buckets = address_of(m["buckets"]);
+  uint64_t parent = address_of(t["parent_ctx"]), hmap = address_of(m["hmap"]),
+           buckets = address_of(m["buckets"]);
 
   // The global main.parentCtx is a context.Context interface: (itab, parent).
   FACT(segment_word(snap, address_of(t["globals"]["main.parentCtx"]) + 8) == parent);
@@ -579,13 +594,15 @@ TEST_CASE("samples truth: ctxleak children map and allocation sites", "[samples]
       REQUIRE(++visited < 4 * nbuckets);
       uint64_t tophash = *heap_word(snap, bucket);
       for (int i = 0; i < 8; ++i)
-        if (((tophash >> (8 * i)) & 0xff) >= 5) keys.insert(*heap_word(snap, bucket + 8 + 16 * i + 8));
+        if (((tophash >> (8 * i)) & 0xff) >= 5)
+          keys.insert(*heap_word(snap, bucket + 8 + 16 * i + 8));
       bucket = *heap_word(snap, bucket + 8 + 8 * 16);
     }
   }
   Table leaked = table(t, "leaked_children"), cancelled = table(t, "cancelled_children");
   std::set<uint64_t> leaked_children;
-  for (const json& row : *leaked.rows) leaked_children.insert(address_of(row[leaked.col("child_cancelCtx")]));
+  for (const json& row : *leaked.rows)
+    leaked_children.insert(address_of(row[leaked.col("child_cancelCtx")]));
   FACT(leaked_children.size() == t["leaked_count"].get<uint64_t>());
   FACT(cancelled.rows->size() == t["cancelled_count"].get<uint64_t>());
   FACT(keys == leaked_children);
@@ -595,16 +612,19 @@ TEST_CASE("samples truth: ctxleak children map and allocation sites", "[samples]
     const char* name;
     uint64_t slot;
   };
-  const Column columns[] = {{"child_cancelCtx", 64}, {"valueCtx", 48},   {"grandchild_cancelCtx", 64},
-                            {"payload", 48},         {"payload_data", 1024}, {"child_children_map", 48}};
+  const Column columns[] = {{"child_cancelCtx", 64},      {"valueCtx", 48},
+                            {"grandchild_cancelCtx", 64}, {"payload", 48},
+                            {"payload_data", 1024},       {"child_children_map", 48}};
   for (const Table* tab : {&leaked, &cancelled})
     for (const json& row : *tab->rows)
-      for (const Column& c : columns) check_slot(s, c.name, address_of(row[tab->col(c.name)]), c.slot);
+      for (const Column& c : columns)
+        check_slot(s, c.name, address_of(row[tab->col(c.name)]), c.slot);
   for (const json& row : *leaked.rows) {
     uint64_t child = address_of(row[leaked.col("child_cancelCtx")]);
     uint64_t value = address_of(row[leaked.col("valueCtx")]);
     uint64_t grand = address_of(row[leaked.col("grandchild_cancelCtx")]);
-    // child.children -> its map; grandchild.Context = (itab, valueCtx); valueCtx.Context = (itab, child)
+    // child.children -> its map; grandchild.Context = (itab, valueCtx); valueCtx.Context = (itab,
+    // child)
     FACT(heap_word(snap, child + 40) == address_of(row[leaked.col("child_children_map")]));
     FACT(heap_word(snap, grand + 8) == value);
     FACT(heap_word(snap, value + 8) == child);
@@ -624,8 +644,8 @@ TEST_CASE("samples truth: ctxleak children map and allocation sites", "[samples]
   };
   auto has_frame = [](const MemProfBucket* b, const json& site) {
     for (const StackEntry& e : b->stack)
-      if (e.function == site["function"].get<std::string>() && e.file == site["file"].get<std::string>() &&
-          e.line == site["line"].get<uint64_t>())
+      if (e.function == site["function"].get<std::string>() &&
+          e.file == site["file"].get<std::string>() && e.line == site["line"].get<uint64_t>())
         return true;
     return false;
   };
@@ -665,7 +685,8 @@ TEST_CASE("samples truth: ctxleak children map and allocation sites", "[samples]
     std::unordered_set<uint64_t> sampled;
     for (const AllocSample& a : x.snapshot->facts().alloc_samples) sampled.insert(a.object);
     for (const json& row : x.truth["tracked_objects"]) {
-      INFO(x.name << ": " << row["class"].get<std::string>() << " " << row["role"].get<std::string>());
+      INFO(x.name << ": " << row["class"].get<std::string>() << " "
+                  << row["role"].get<std::string>());
       FACT(sampled.count(address_of(row["addr"])) == 1);
       if (row.contains("marker_addr")) FACT(sampled.count(address_of(row["marker_addr"])) == 1);
     }
@@ -684,7 +705,8 @@ TEST_CASE("samples truth: mark verdicts equal the truth", "[samples][truth][mark
       // A marker is a leaf only its object points to: live when its object
       // is, or when its object's fields are roots (a registered finalizer).
       if (row.contains("marker_addr"))
-        check_live(s, what + " marker", address_of(row["marker_addr"]), expected || row["has_finalizer"].get<bool>());
+        check_live(s, what + " marker", address_of(row["marker_addr"]),
+                   expected || row["has_finalizer"].get<bool>());
     }
   }
   {
@@ -693,13 +715,17 @@ TEST_CASE("samples truth: mark verdicts equal the truth", "[samples][truth][mark
     for (const json& row : *t.rows) {
       uint64_t buffer = address_of(row[t.col("buffer")]);
       bool expected = row[t.col("buffer_expected_live_at_dump")].get<bool>();
-      check_live(s, "buffer of goroutine " + std::to_string(row[t.col("goid")].get<int>()), buffer, expected);
+      check_live(s, "buffer of goroutine " + std::to_string(row[t.col("goid")].get<int>()), buffer,
+                 expected);
       // Live only through the goroutine's frame.
-      if (expected) FACT(s.marks->first_root[s.snapshot->find(buffer)] == static_cast<uint8_t>(RootKind::kStackFrame));
+      if (expected)
+        FACT(s.marks->first_root[s.snapshot->find(buffer)] ==
+             static_cast<uint8_t>(RootKind::kStackFrame));
     }
     check_live(s, "jobs hchan", address_of(s.truth["jobs_chan"]), true);
     // README: live ONLY through the frames: without stack roots, none is.
-    MarkResult no_frames = mark(*s.snapshot, ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kStackFrame)));
+    MarkResult no_frames =
+        mark(*s.snapshot, ~(uint32_t{1} << static_cast<uint32_t>(RootKind::kStackFrame)));
     for (const json& row : *t.rows) {
       INFO("buffer of goroutine " << row[t.col("goid")].get<int>());
       FACT(!no_frames.is_live(s.snapshot->find(address_of(row[t.col("buffer")]))));
@@ -714,20 +740,23 @@ TEST_CASE("samples truth: mark verdicts equal the truth", "[samples][truth][mark
     // The leak hangs off the global main.parentCtx: data + bss roots alone
     // keep every leaked row (main's frame also points at the children map,
     // which is not what keeps them).
-    MarkResult globals_only = mark(*s.snapshot, (uint32_t{1} << static_cast<uint32_t>(RootKind::kData)) |
-                                                    (uint32_t{1} << static_cast<uint32_t>(RootKind::kBss)));
+    MarkResult globals_only =
+        mark(*s.snapshot, (uint32_t{1} << static_cast<uint32_t>(RootKind::kData)) |
+                              (uint32_t{1} << static_cast<uint32_t>(RootKind::kBss)));
     Table leaked = table(t, "leaked_children");
     for (const json& row : *leaked.rows)
       for (size_t c = 1; c < leaked.columns.size(); ++c) {
         INFO("leaked " << row[0].get<int>() << " " << leaked.columns[c] << " from globals alone");
         FACT(globals_only.is_live(s.snapshot->find(address_of(row[c]))));
       }
-    for (const auto& [key, expected] : {std::pair{"leaked_children", true}, std::pair{"cancelled_children", false}}) {
+    for (const auto& [key, expected] :
+         {std::pair{"leaked_children", true}, std::pair{"cancelled_children", false}}) {
       Table tab = table(t, key);
       for (const json& row : *tab.rows)
         for (size_t c = 1; c < tab.columns.size(); ++c)
-          check_live(s, std::string(key) + " " + std::to_string(row[0].get<int>()) + " " + tab.columns[c],
-                     address_of(row[c]), expected);
+          check_live(
+              s, std::string(key) + " " + std::to_string(row[0].get<int>()) + " " + tab.columns[c],
+              address_of(row[c]), expected);
     }
   }
   {
@@ -736,7 +765,8 @@ TEST_CASE("samples truth: mark verdicts equal the truth", "[samples][truth][mark
     check_live(s, "live array", address_of(t["live_array"]), true);
     check_live(s, "big array", address_of(t["big_array"]["addr"]), false);
     check_live(s, "grown slice", address_of(t["grown_slice"]["final_array"]), false);
-    for (const json& head : t["garbage_chain_heads"]) check_live(s, "chain head", address_of(head), false);
+    for (const json& head : t["garbage_chain_heads"])
+      check_live(s, "chain head", address_of(head), false);
     // The program's own garbage is a lower bound on what heapwalk finds.
     FACT(s.marks->unreachable_objects >= t["expected_garbage_at_least"]["objects"].get<uint64_t>());
     FACT(s.marks->unreachable_bytes >= t["expected_garbage_at_least"]["bytes"].get<uint64_t>());

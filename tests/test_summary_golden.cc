@@ -32,8 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
-void require_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
+void require_keys(const json& j, const std::string& where,
+                  std::initializer_list<const char*> keys) {
   for (const char* k : keys) {
     INFO(where << "." << k);
     CHECK(j.contains(k));
@@ -74,11 +74,13 @@ TEST_CASE("summary golden: JSON of every sample and the README schema", "[golden
 
     json j = json::parse(r.out);
     CHECK(j["schema"] == 1);
-    require_keys(j, "", {"schema", "dump", "records", "objects", "pointers", "roots", "root_words", "goroutines",
-                         "memstats", "memstats_check", "live", "unreachable", "live_by_root", "anomalies",
-                         "caveats"});
-    require_keys(j["dump"], "dump", {"file", "format", "go_version", "arch", "ptr_size", "big_endian", "bytes",
-                                     "compressed_bytes", "truncated"});
+    require_keys(j, "",
+                 {"schema", "dump", "records", "objects", "pointers", "roots", "root_words",
+                  "goroutines", "memstats", "memstats_check", "live", "unreachable", "live_by_root",
+                  "anomalies", "caveats"});
+    require_keys(j["dump"], "dump",
+                 {"file", "format", "go_version", "arch", "ptr_size", "big_endian", "bytes",
+                  "compressed_bytes", "truncated"});
     CHECK(j["dump"]["file"] == rel);
     CHECK(j["dump"]["format"] == "go");
     // records: exactly one key per record kind (tags 1..17).
@@ -88,7 +90,8 @@ TEST_CASE("summary golden: JSON of every sample and the README schema", "[golden
       CHECK(j["records"].contains(record_tag_name(tag)));
     }
     require_keys(j["objects"], "objects", {"count", "bytes", "span_bitmap_records"});
-    require_keys(j["pointers"], "pointers", {"fields", "nil", "heap_edges", "interior", "self", "unresolved"});
+    require_keys(j["pointers"], "pointers",
+                 {"fields", "nil", "heap_edges", "interior", "self", "unresolved"});
     for (int k = 0; k < kRootKindCount; ++k) {
       const char* kind = root_kind_name(static_cast<RootKind>(k));
       INFO("roots/live_by_root." << kind);
@@ -96,16 +99,18 @@ TEST_CASE("summary golden: JSON of every sample and the README schema", "[golden
       CHECK(j["live_by_root"].contains(kind));
     }
     require_keys(j["root_words"], "root_words", {"count", "nil", "unresolved"});
-    require_keys(j["goroutines"], "goroutines", {"count", "user", "system", "by_state", "system_by_state", "groups"});
+    require_keys(j["goroutines"], "goroutines",
+                 {"count", "user", "system", "by_state", "system_by_state", "groups"});
     require_keys(j["memstats"], "memstats",
-                 {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys", "Sys", "TotalAlloc", "Mallocs", "Frees",
-                  "NumGC"});
+                 {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys", "Sys", "TotalAlloc",
+                  "Mallocs", "Frees", "NumGC"});
     require_keys(j["memstats_check"], "memstats_check",
                  {"agrees", "explanation", "record_objects", "record_bytes", "heap_objects_delta",
                   "heap_alloc_delta"});
     require_keys(j["live"], "live", {"objects", "bytes"});
     require_keys(j["unreachable"], "unreachable", {"objects", "bytes"});
-    require_keys(j["anomalies"], "anomalies", {"duplicate_objects", "overlapping_objects", "duplicate_types"});
+    require_keys(j["anomalies"], "anomalies",
+                 {"duplicate_objects", "overlapping_objects", "duplicate_types"});
     CHECK(j["caveats"].is_array());
 
     // The numbers are the library's (and, for Go 1.19, MemStats agree exactly).

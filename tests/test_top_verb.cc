@@ -27,7 +27,6 @@ namespace {
 
 uint64_t addr(const json& hex) { return std::stoull(hex.get<std::string>(), nullptr, 16); }
 
-
 const char* kCtxleak = "samples/go/ctxleak/ctxleak.heapdump.zst";
 const char* kGrowingmap = "samples/go/growingmap/growingmap.heapdump.zst";
 
@@ -61,9 +60,12 @@ void check_object_rows(const json& j) {
 
 }  // namespace
 
-TEST_CASE("top: text golden of every sample", "[golden][top][cli]") { test::golden_all_samples("top", "-n 12"); }
+TEST_CASE("top: text golden of every sample", "[golden][top][cli]") {
+  test::golden_all_samples("top", "-n 12");
+}
 
-TEST_CASE("top: ctxleak names the parent's children map first, retaining every leaked row", "[top][cli]") {
+TEST_CASE("top: ctxleak names the parent's children map first, retaining every leaked row",
+          "[top][cli]") {
   json t = test::sample_truth("ctxleak");
   json j = test::run_heapwalk_json(std::string("top -n 10 ") + kCtxleak);
   check_object_rows(j);
@@ -79,7 +81,8 @@ TEST_CASE("top: ctxleak names the parent's children map first, retaining every l
   CHECK((a == parent || a == hmap || a == buckets));
   // child + valueCtx + grandchild + Payload slot + data per leaked request.
   const uint64_t leaked = t["leaked_count"];
-  const uint64_t per_row = t["cancelCtx_size"].get<uint64_t>() * 2 + t["valueCtx_size"].get<uint64_t>() + 48 +
+  const uint64_t per_row = t["cancelCtx_size"].get<uint64_t>() * 2 +
+                           t["valueCtx_size"].get<uint64_t>() + 48 +
                            t["payload_data_len"].get<uint64_t>();
   CHECK(first["retained"].get<uint64_t>() >= leaked * per_row);
   // The bucket array is in the list too, dominated by the hmap.
@@ -121,7 +124,8 @@ TEST_CASE("top --by type|site: per label without double counting", "[top][cli]")
       CHECK(r["objects"] == leaked);
       // Payload slot + data, plus whatever small object each Payload alone points to.
       CHECK(r["retained"].get<uint64_t>() >= leaked * (48 + t["payload_data_len"].get<uint64_t>()));
-      CHECK(r["retained"].get<uint64_t>() <= leaked * (48 + t["payload_data_len"].get<uint64_t>() + 64));
+      CHECK(r["retained"].get<uint64_t>() <=
+            leaked * (48 + t["payload_data_len"].get<uint64_t>() + 64));
     }
     CHECK(found);
   }
@@ -139,9 +143,11 @@ TEST_CASE("top: growingmap's registry map retains its entries", "[top][cli]") {
   const uint64_t a = addr(j["top"][0]["address"]);
   CHECK((a == hmap || a == buckets));
   // Every 10th entry is also in main.recent: those are dominated by neither.
-  const uint64_t entries = t["entries_in_map"].get<uint64_t>() - t["recent_slice"]["len"].get<uint64_t>();
-  const uint64_t floor = entries * (t["entry_slot_size"].get<uint64_t>() + t["entry_data_slot_size"].get<uint64_t>()) +
-                         m["bucket_array_slot_size"].get<uint64_t>();
+  const uint64_t entries =
+      t["entries_in_map"].get<uint64_t>() - t["recent_slice"]["len"].get<uint64_t>();
+  const uint64_t floor =
+      entries * (t["entry_slot_size"].get<uint64_t>() + t["entry_data_slot_size"].get<uint64_t>()) +
+      m["bucket_array_slot_size"].get<uint64_t>();
   for (size_t i = 0; i < 2; ++i) {
     INFO(j["top"][i].dump());
     CHECK((addr(j["top"][i]["address"]) == hmap || addr(j["top"][i]["address"]) == buckets));

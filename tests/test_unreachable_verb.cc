@@ -79,7 +79,8 @@ TEST_CASE("unreachable: JSON groups by slot size, largest total first", "[unreac
   CHECK(j["span_bitmap_records"]["objects"] == 0);
   CHECK(j["caveats"].empty());
 
-  const json limited = json::parse(run({path, "--format", "json", "--by", "size", "--limit", "2"}).out);
+  const json limited =
+      json::parse(run({path, "--format", "json", "--by", "size", "--limit", "2"}).out);
   CHECK(limited["groups"].size() == 2);
   CHECK(limited["groups_omitted"] == json{{"groups", 2}, {"count", 4}, {"bytes", 80}});
 
@@ -88,14 +89,16 @@ TEST_CASE("unreachable: JSON groups by slot size, largest total first", "[unreac
   const json by_label = json::parse(run({path, "--format", "json"}).out);
   CHECK(by_label["by"] == "type");
   REQUIRE(by_label["groups"].size() == 4);
-  CHECK(by_label["groups"][0] == json{{"label", "[1024-byte object]"}, {"count", 1}, {"bytes", 1024}});
+  CHECK(by_label["groups"][0] ==
+        json{{"label", "[1024-byte object]"}, {"count", 1}, {"bytes", 1024}});
   CHECK(by_label["groups"][2] == json{{"label", "[16-byte object]"}, {"count", 3}, {"bytes", 48}});
 }
 
 // On a real sample the groups carry the names the labels pass found: the
 // cancelled requests' payloads, by their allocation site.
 TEST_CASE("unreachable: groups are named by type and site", "[unreachable][cli]") {
-  const std::string path = (heapwalk::test::source_dir() / "samples/go/ctxleak/ctxleak.heapdump.zst").string();
+  const std::string path =
+      (heapwalk::test::source_dir() / "samples/go/ctxleak/ctxleak.heapdump.zst").string();
   const json j = json::parse(run({path, "--format", "json", "--limit", "0"}).out);
   bool payloads = false;
   for (const json& g : j["groups"])
@@ -104,7 +107,8 @@ TEST_CASE("unreachable: groups are named by type and site", "[unreachable][cli]"
       CHECK(g["count"] == 1500);  // 500 cancelled requests x (payload, data, marker)
     }
   CHECK(payloads);
-  const json sites = json::parse(run({path, "--format", "json", "--by", "site", "--limit", "1"}).out);
+  const json sites =
+      json::parse(run({path, "--format", "json", "--by", "site", "--limit", "1"}).out);
   CHECK(sites["groups"][0]["label"] == "main.newPayload (main.go:70)");
 }
 

@@ -188,8 +188,8 @@ class Reader {
       at = cur_.pos();
       uint64_t offset = cur_.uvarint();
       if (offset > size || size - offset < ptr)
-        cur_.fail(at, "pointer field at offset " + std::to_string(offset) +
-                          " lies outside its " + std::to_string(size) + "-byte record");
+        cur_.fail(at, "pointer field at offset " + std::to_string(offset) + " lies outside its " +
+                          std::to_string(size) + "-byte record");
       emit(offset);
     }
   }
@@ -374,8 +374,8 @@ class Reader {
     bool has_roots = !facts_.goroutines.empty() || !facts_.segments.empty();
     std::string message = "truncated at offset " + std::to_string(record_start_) + " after " +
                           std::to_string(objects) + " objects";
-    message += has_roots ? " (the dump ends before its EOF record)"
-                         : " (the dump ends before its roots)";
+    message +=
+        has_roots ? " (the dump ends before its EOF record)" : " (the dump ends before its roots)";
     if (!options_.allow_truncated) throw InputError(input_.name(), record_start_, message);
     (void)offset;  // where the bytes ran out; we report where the cut record began
     facts_.truncated = true;
@@ -421,8 +421,8 @@ std::vector<uint32_t> span_bitmap_records(const DumpFacts& facts,
     for (size_t k = i; k < end; ++k) {
       const ObjectRecord& r = sorted[k];
       if (r.size == 0 || r.size > 512) continue;
-      uint64_t reserve = pointerful ? (v.greentea_gc && r.size >= 16 ? 256 : 128)
-                                    : (v.greentea_gc ? 128 : 0);
+      uint64_t reserve =
+          pointerful ? (v.greentea_gc && r.size >= 16 ? 256 : 128) : (v.greentea_gc ? 128 : 0);
       if (reserve && (r.address % kPage) / r.size >= (kPage - reserve) / r.size)
         out.push_back(static_cast<uint32_t>(k));
     }
@@ -436,7 +436,8 @@ std::vector<uint32_t> span_bitmap_records(const DumpFacts& facts,
 bool sniff(std::span<const uint8_t> bytes) {
   constexpr std::string_view kPrefix = "go1.";
   constexpr std::string_view kSuffix = " heap dump\n";
-  std::string_view head(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 32));
+  std::string_view head(reinterpret_cast<const char*>(bytes.data()),
+                        std::min<size_t>(bytes.size(), 32));
   if (head.substr(0, kPrefix.size()) != kPrefix) return false;
   size_t end = head.find(kSuffix);
   return end != std::string_view::npos && end <= 6;
@@ -444,8 +445,10 @@ bool sniff(std::span<const uint8_t> bytes) {
 
 DumpFacts read(const InputBuffer& input, const ReadOptions& options) {
   auto bytes = input.bytes();
-  if (bytes.size() < kHeader.size() || std::memcmp(bytes.data(), kHeader.data(), kHeader.size()) != 0) {
-    std::string_view head(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 16));
+  if (bytes.size() < kHeader.size() ||
+      std::memcmp(bytes.data(), kHeader.data(), kHeader.size()) != 0) {
+    std::string_view head(reinterpret_cast<const char*>(bytes.data()),
+                          std::min<size_t>(bytes.size(), 16));
     std::string version(head.substr(0, head.find(' ')));
     throw InputError(input.name(), 0,
                      "heap dump format " + version +

@@ -16,27 +16,27 @@ namespace heapwalk {
 // Why something is a GC root. The order is the order roots are listed and
 // breadth-first ties are broken in; never reorder (it shows in outputs).
 enum class RootKind : uint8_t {
-  kData = 0,         // pointer field of the data segment
-  kBss,              // pointer field of the bss segment
-  kStackFrame,       // pointer field of a goroutine's stack frame
-  kGoroutineContext, // a goroutine's ctxt word
-  kDefer,            // a defer record: its address, funcval and link
-  kPanic,            // a panic record: its address and argument
-  kFinalizer,        // registered finalizer: its funcval, and the pointer fields of its object
-  kQueuedFinalizer,  // finalizer queued to run: its object and its funcval
-  kOther,            // tag 2 "other root" (never written by Go since 1.4)
+  kData = 0,          // pointer field of the data segment
+  kBss,               // pointer field of the bss segment
+  kStackFrame,        // pointer field of a goroutine's stack frame
+  kGoroutineContext,  // a goroutine's ctxt word
+  kDefer,             // a defer record: its address, funcval and link
+  kPanic,             // a panic record: its address and argument
+  kFinalizer,         // registered finalizer: its funcval, and the pointer fields of its object
+  kQueuedFinalizer,   // finalizer queued to run: its object and its funcval
+  kOther,             // tag 2 "other root" (never written by Go since 1.4)
 };
 inline constexpr int kRootKindCount = 9;
 const char* root_kind_name(RootKind kind);  // "data", "bss", "stack_frame", ...
 
 // What a root entry's `role` says about the word it came from.
 enum class RootRole : uint8_t {
-  kField = 0,   // a pointer field at `offset` of the owner (segment, frame, finalizer's object)
-  kFuncval,     // a finalizer's or defer's funcval
-  kObject,      // a queued finalizer's object; a defer's or panic's own record address
-  kLink,        // a defer's or panic's link
-  kArgument,    // a panic's argument data
-  kContext,     // a goroutine's ctxt
+  kField = 0,  // a pointer field at `offset` of the owner (segment, frame, finalizer's object)
+  kFuncval,    // a finalizer's or defer's funcval
+  kObject,     // a queued finalizer's object; a defer's or panic's own record address
+  kLink,       // a defer's or panic's link
+  kArgument,   // a panic's argument data
+  kContext,    // a goroutine's ctxt
 };
 
 // One pointer-valued word that is a GC root. `owner` indexes the table its
@@ -85,8 +85,8 @@ struct GoroutineRecord {
   uint64_t address;
   uint64_t sp;
   uint64_t goid;
-  uint64_t go_pc;  // pc of the go statement that created it
-  uint64_t status; // 1 runnable, 2 running, 3 syscall, 4 waiting (runtime's _G* values)
+  uint64_t go_pc;   // pc of the go statement that created it
+  uint64_t status;  // 1 runnable, 2 running, 3 syscall, 4 waiting (runtime's _G* values)
   bool system;
   bool background;
   uint64_t wait_since;  // nanotime; 0 unless a collection saw it blocked
@@ -181,10 +181,32 @@ struct AllocSample {
 // runtime.MemStats as tag 10 writes it: 281 words in this order.
 inline constexpr int kMemStatsWords = 281;
 enum MemStat : int {
-  kAlloc = 0, kTotalAlloc, kSys, kLookups, kMallocs, kFrees, kHeapAlloc, kHeapSys, kHeapIdle,
-  kHeapInuse, kHeapReleased, kHeapObjects, kStackInuse, kStackSys, kMSpanInuse, kMSpanSys,
-  kMCacheInuse, kMCacheSys, kBuckHashSys, kGCSys, kOtherSys, kNextGC, kLastGC, kPauseTotalNs,
-  kPauseNs0, kNumGC = kPauseNs0 + 256,
+  kAlloc = 0,
+  kTotalAlloc,
+  kSys,
+  kLookups,
+  kMallocs,
+  kFrees,
+  kHeapAlloc,
+  kHeapSys,
+  kHeapIdle,
+  kHeapInuse,
+  kHeapReleased,
+  kHeapObjects,
+  kStackInuse,
+  kStackSys,
+  kMSpanInuse,
+  kMSpanSys,
+  kMCacheInuse,
+  kMCacheSys,
+  kBuckHashSys,
+  kGCSys,
+  kOtherSys,
+  kNextGC,
+  kLastGC,
+  kPauseTotalNs,
+  kPauseNs0,
+  kNumGC = kPauseNs0 + 256,
 };
 const char* mem_stat_name(int index);  // "HeapAlloc", ...; "PauseNs" for the 256 pause words
 
@@ -205,11 +227,11 @@ struct DumpFacts {
   DumpParams params;
   std::array<uint64_t, kRecordTagCount> record_counts{};
 
-  std::vector<ObjectRecord> objects;     // in file order, NOT address order
-  uint64_t pointer_fields = 0;           // pointer fields of all object records
+  std::vector<ObjectRecord> objects;  // in file order, NOT address order
+  uint64_t pointer_fields = 0;        // pointer fields of all object records
 
-  std::vector<RawRoot> roots;            // in file order
-  std::vector<TypeRecord> types;         // as written: may repeat
+  std::vector<RawRoot> roots;     // in file order
+  std::vector<TypeRecord> types;  // as written: may repeat
   std::vector<ItabRecord> itabs;
   std::vector<GoroutineRecord> goroutines;
   std::vector<FrameRecord> frames;

@@ -33,9 +33,9 @@ using ObjectId = uint32_t;
 inline constexpr ObjectId kSuperRoot = 0;
 inline constexpr ObjectId kNoObject = ~ObjectId{0};
 
-using Graph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property,
-                                                 boost::no_property, boost::no_property,
-                                                 uint32_t, uint32_t>;
+using Graph =
+    boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
+                                       boost::no_property, uint32_t, uint32_t>;
 
 // Raw CSR arrays: out-edges of v are targets[rowstart[v] .. rowstart[v+1]).
 struct GraphView {
@@ -60,20 +60,19 @@ struct Root {
 };
 
 struct PointerStats {
-  uint64_t fields = 0;          // pointer fields of object records
-  uint64_t nil = 0;             // ... holding 0
-  uint64_t heap_edges = 0;      // ... resolved to an object (= graph edges out of objects)
-  uint64_t interior = 0;        // ... of those, pointing past the slot's first byte
-  uint64_t self = 0;            // ... of those, pointing into their own object
-  uint64_t unresolved = 0;      // non-nil values that lie in no object
-  uint64_t root_words = 0;      // root entries
+  uint64_t fields = 0;      // pointer fields of object records
+  uint64_t nil = 0;         // ... holding 0
+  uint64_t heap_edges = 0;  // ... resolved to an object (= graph edges out of objects)
+  uint64_t interior = 0;    // ... of those, pointing past the slot's first byte
+  uint64_t self = 0;        // ... of those, pointing into their own object
+  uint64_t unresolved = 0;  // non-nil values that lie in no object
+  uint64_t root_words = 0;  // root entries
   uint64_t root_nil = 0;
-  uint64_t root_unresolved = 0; // non-nil root values in no object (globals, stacks, rodata)
-  uint64_t duplicate_objects = 0;   // records whose address repeats an earlier one (dropped)
-  uint64_t overlapping_objects = 0; // records that overlap their predecessor (kept, counted)
-  uint64_t duplicate_types = 0;     // type records repeating an address
+  uint64_t root_unresolved = 0;      // non-nil root values in no object (globals, stacks, rodata)
+  uint64_t duplicate_objects = 0;    // records whose address repeats an earlier one (dropped)
+  uint64_t overlapping_objects = 0;  // records that overlap their predecessor (kept, counted)
+  uint64_t duplicate_types = 0;      // type records repeating an address
 };
-
 
 // The runtime's _G* status names: "runnable", "waiting", ...
 const char* goroutine_status_name(uint64_t status);
@@ -131,8 +130,8 @@ class Snapshot {
   InputBuffer input_{};
   DumpFacts facts_;
   GoVersion version_;
-  std::vector<ObjectRecord> objects_;      // by id, in address order; [0] = zeros for the super-root
-  std::vector<bool> phantom_;              // empty when there are none
+  std::vector<ObjectRecord> objects_;  // by id, in address order; [0] = zeros for the super-root
+  std::vector<bool> phantom_;          // empty when there are none
   uint64_t phantom_count_ = 0;
   uint64_t phantom_bytes_ = 0;
   Graph graph_;

@@ -24,16 +24,21 @@ const char* format_name(OutputFormat f) {
 }  // namespace
 
 VerbParser::VerbParser(std::string verb, std::string usage, std::vector<OutputFormat> formats)
-    : verb_(std::move(verb)), usage_(std::move(usage)), formats_(std::move(formats)), desc_("Options") {
+    : verb_(std::move(verb)),
+      usage_(std::move(usage)),
+      formats_(std::move(formats)),
+      desc_("Options") {
   std::string choices;
-  for (OutputFormat f : formats_) choices += (choices.empty() ? "" : "|") + std::string(format_name(f));
-  desc_.add_options()("help,h", "show this help")
-      ("format", po::value(&format_text_)->default_value("text"), ("output format: " + choices).c_str())
-      ("max-decompressed", po::value(&max_decompressed_text_),
-       "refuse zstd input that decompresses to more than SIZE (default: physical memory)")
-      ("allow-truncated", "analyse a dump that was cut short (what is missing is reported)")
-      ("binary", po::value(&binary_text_),
-       "the program's executable (ELF): names globals and types from its symbols");
+  for (OutputFormat f : formats_)
+    choices += (choices.empty() ? "" : "|") + std::string(format_name(f));
+  desc_.add_options()("help,h", "show this help")("format",
+                                                  po::value(&format_text_)->default_value("text"),
+                                                  ("output format: " + choices).c_str())(
+      "max-decompressed", po::value(&max_decompressed_text_),
+      "refuse zstd input that decompresses to more than SIZE (default: physical memory)")(
+      "allow-truncated", "analyse a dump that was cut short (what is missing is reported)")(
+      "binary", po::value(&binary_text_),
+      "the program's executable (ELF): names globals and types from its symbols");
 }
 
 bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out, size_t min_files,
@@ -67,11 +72,12 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
   out.binary = binary_text_;
   if (out.files.size() < min_files || out.files.size() > max_files)
-    throw UsageError(verb_ + ": expected " +
-                     (min_files == max_files ? std::to_string(min_files)
-                                             : std::to_string(min_files) + " to " + std::to_string(max_files)) +
-                     " FILE argument" + (max_files == 1 ? "" : "s") + ", got " +
-                     std::to_string(out.files.size()) + " (usage: heapwalk " + verb_ + " " + usage_ + ")");
+    throw UsageError(
+        verb_ + ": expected " +
+        (min_files == max_files ? std::to_string(min_files)
+                                : std::to_string(min_files) + " to " + std::to_string(max_files)) +
+        " FILE argument" + (max_files == 1 ? "" : "s") + ", got " +
+        std::to_string(out.files.size()) + " (usage: heapwalk " + verb_ + " " + usage_ + ")");
   return true;
 }
 
@@ -80,7 +86,8 @@ std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snap
   if (options.binary.empty()) return nullptr;
   auto binary = std::make_unique<ElfSymbols>(ElfSymbols::open(options.binary));
   BinaryMatch match = match_binary(snapshot, *binary);
-  for (const std::string& w : match.warnings) warnings << "heapwalk: warning: " << report::safe_text(w) << "\n";
+  for (const std::string& w : match.warnings)
+    warnings << "heapwalk: warning: " << report::safe_text(w) << "\n";
   if (!match.layout_matches) return nullptr;
   return binary;
 }
@@ -97,9 +104,18 @@ uint64_t parse_size(const std::string& text) {
   static const struct {
     const char* name;
     double factor;
-  } kUnits[] = {{"", 1},        {"B", 1},         {"KiB", 1024.0},  {"MiB", 1048576.0},
-                {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3},  {"MB", 1e6},
-                {"GB", 1e9},    {"TB", 1e12},     {"K", 1024.0},    {"M", 1048576.0},
+  } kUnits[] = {{"", 1},
+                {"B", 1},
+                {"KiB", 1024.0},
+                {"MiB", 1048576.0},
+                {"GiB", 1073741824.0},
+                {"TiB", 1099511627776.0},
+                {"KB", 1e3},
+                {"MB", 1e6},
+                {"GB", 1e9},
+                {"TB", 1e12},
+                {"K", 1024.0},
+                {"M", 1048576.0},
                 {"G", 1073741824.0}};
   for (const auto& u : kUnits) {
     if (unit == u.name) {
@@ -108,7 +124,8 @@ uint64_t parse_size(const std::string& text) {
       return static_cast<uint64_t>(std::llround(bytes));
     }
   }
-  throw UsageError("unknown size unit in '" + text + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+  throw UsageError("unknown size unit in '" + text +
+                   "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
 }
 
 }  // namespace heapwalk::cli

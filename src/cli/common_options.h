@@ -27,7 +27,8 @@ struct CommonOptions {
 // `desc` and declares FILE as the positional argument(s).
 class VerbParser {
  public:
-  VerbParser(std::string verb, std::string usage, std::vector<OutputFormat> formats = {OutputFormat::kText, OutputFormat::kJson});
+  VerbParser(std::string verb, std::string usage,
+             std::vector<OutputFormat> formats = {OutputFormat::kText, OutputFormat::kJson});
   boost::program_options::options_description& options() { return desc_; }
   // Parses args; on --help prints usage and returns false (the verb exits 0).
   // Throws UsageError for unknown options, bad values or a wrong file count.

@@ -1,4 +1,5 @@
-// heapwalk dominators FILE [--address A] [--depth D] [--min-bytes B] [--format text|json] [--binary EXE]
+// heapwalk dominators FILE [--address A] [--depth D] [--min-bytes B] [--format text|json] [--binary
+// EXE]
 //
 // The dominator subtree under one object (any address inside its slot) or,
 // without --address, under the super-root (all live objects), as an indented
@@ -16,13 +17,14 @@
 //              (fraction of live bytes), "label", "root"? }],
 //    "omitted":[{"parent", "count", "retained", "reason": "small"|"depth"}]}
 // Nodes are in the order the text shows them (preorder, largest first).
+#include "heapwalk/passes/dominators.h"
+
 #include <algorithm>
 #include <iostream>
 #include <unordered_map>
 
 #include "common_options.h"
 #include "heapwalk/error.h"
-#include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
@@ -49,8 +51,8 @@ double share(uint64_t part, uint64_t whole) {
   return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
-Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, ObjectId top, uint64_t max_depth,
-           uint64_t min_bytes, const ElfSymbols* binary) {
+Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, ObjectId top,
+           uint64_t max_depth, uint64_t min_bytes, const ElfSymbols* binary) {
   const DominatorChildren children = dominator_children(tree);
   const uint64_t live = tree.retained[kSuperRoot];
   std::unordered_map<ObjectId, size_t> root_of;  // first root entry per object
@@ -74,7 +76,8 @@ Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, O
     node["size"] = it.v == kSuperRoot ? 0 : s.size(it.v);
     node["retained"] = tree.retained[it.v];
     node["share"] = share(tree.retained[it.v], live);
-    node["label"] = it.v == kSuperRoot ? std::string("all live objects (the roots)") : labels.label(s, it.v);
+    node["label"] =
+        it.v == kSuperRoot ? std::string("all live objects (the roots)") : labels.label(s, it.v);
     if (it.v != kSuperRoot && tree.idom[it.v] == kSuperRoot) {
       auto r = root_of.find(it.v);
       if (r != root_of.end()) node["root"] = root_name(s, roots[r->second], binary);
@@ -109,9 +112,9 @@ Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, O
 void render_text(const Json& j, std::ostream& out) {
   using report::bytes_human;
   const uint64_t live = j["live_bytes"].get<uint64_t>();
-  out << report::safe_text(j["file"].get<std::string>()) << ": dominator tree (live " << bytes_human(live)
-      << "; children under " << bytes_human(j["min_bytes"].get<uint64_t>()) << " and below depth "
-      << j["depth"].get<uint64_t>() << " summarised)\n\n";
+  out << report::safe_text(j["file"].get<std::string>()) << ": dominator tree (live "
+      << bytes_human(live) << "; children under " << bytes_human(j["min_bytes"].get<uint64_t>())
+      << " and below depth " << j["depth"].get<uint64_t>() << " summarised)\n\n";
   // Omitted lines go right after the parent's last shown descendant: collect
   // them by parent and emit when the next node is not deeper than the parent.
   std::unordered_map<int64_t, const Json*> omitted_of;
@@ -119,8 +122,10 @@ void render_text(const Json& j, std::ostream& out) {
   auto indent = [](uint64_t depth) { return std::string(2 + 2 * depth, ' '); };
   auto omitted_line = [&](const Json& o, uint64_t parent_depth) {
     uint64_t n = o["count"].get<uint64_t>();
-    out << indent(parent_depth + 1) << "... " << report::count(n) << (o["reason"] == "small" ? " smaller" : " deeper")
-        << (n == 1 ? " child, " : " children, ") << bytes_human(o["retained"].get<uint64_t>()) << "\n";
+    out << indent(parent_depth + 1) << "... " << report::count(n)
+        << (o["reason"] == "small" ? " smaller" : " deeper")
+        << (n == 1 ? " child, " : " children, ") << bytes_human(o["retained"].get<uint64_t>())
+        << "\n";
   };
   std::vector<std::pair<int64_t, uint64_t>> open;  // (node id, depth) awaiting their omitted line
   const Json& nodes = j["nodes"];
@@ -135,7 +140,8 @@ void render_text(const Json& j, std::ostream& out) {
         << report::percent(n["retained"].get<uint64_t>(), live) << "  "
         << report::safe_text(n["label"].get<std::string>());
     if (n.contains("address"))
-      out << " " << n["address"].get<std::string>() << " (" << bytes_human(n["size"].get<uint64_t>()) << ")";
+      out << " " << n["address"].get<std::string>() << " ("
+          << bytes_human(n["size"].get<uint64_t>()) << ")";
     if (n.contains("root")) out << "  <- " << report::safe_text(n["root"].get<std::string>());
     out << "\n";
     open.emplace_back(n["id"].get<int64_t>(), depth);
@@ -155,15 +161,17 @@ int run_dominators(const std::vector<std::string>& args) {
                     "The dominator tree under an object (or all roots), largest retained first.");
   std::string address_text, min_bytes_text;
   uint64_t depth = 4;
-  parser.options().add_options()
-      ("address", boost::program_options::value(&address_text), "the object containing this address (default: the roots)")
-      ("depth", boost::program_options::value<uint64_t>(&depth)->default_value(4), "levels shown below the top")
-      ("min-bytes", boost::program_options::value(&min_bytes_text),
-       "summarise children retaining less (default: 1% of the top's retained size)");
+  parser.options().add_options()("address", boost::program_options::value(&address_text),
+                                 "the object containing this address (default: the roots)")(
+      "depth", boost::program_options::value<uint64_t>(&depth)->default_value(4),
+      "levels shown below the top")(
+      "min-bytes", boost::program_options::value(&min_bytes_text),
+      "summarise children retaining less (default: 1% of the top's retained size)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated) throw UsageError("dominators: the dump was cut short: liveness is unknown");
+  if (s.facts().truncated)
+    throw UsageError("dominators: the dump was cut short: liveness is unknown");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   std::vector<uint64_t> weight(s.vertex_count(), 0);
   for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);
@@ -187,8 +195,10 @@ int run_dominators(const std::vector<std::string>& args) {
   j["file"] = options.files.front();
   for (auto& [k, v] : body.items())
     if (k != "schema") j[k] = v;
-  if (options.format == OutputFormat::kJson) std::cout << report::to_text(j);
-  else render_text(j, std::cout);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render_text(j, std::cout);
   return kExitOk;
 }
 

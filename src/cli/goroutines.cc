@@ -59,14 +59,12 @@ uint32_t goroutine_of(const DumpFacts& f, const Root& r,
   switch (r.kind) {
     case RootKind::kStackFrame:
       return r.owner < f.frames.size() ? f.frames[r.owner].goroutine : kNoGoroutine;
-    case RootKind::kGoroutineContext:
-      return r.owner < f.goroutines.size() ? r.owner : kNoGoroutine;
+    case RootKind::kGoroutineContext: return r.owner < f.goroutines.size() ? r.owner : kNoGoroutine;
     case RootKind::kDefer:
       return r.owner < f.defers.size() ? lookup(f.defers[r.owner].goroutine) : kNoGoroutine;
     case RootKind::kPanic:
       return r.owner < f.panics.size() ? lookup(f.panics[r.owner].goroutine) : kNoGoroutine;
-    default:
-      return kNoGoroutine;
+    default: return kNoGoroutine;
   }
 }
 
@@ -90,7 +88,9 @@ GoroutineGraph goroutine_graph(const Snapshot& s) {
   std::vector<uint32_t> per_goroutine(g, 0);
   for (size_t i = 0; i < root_edges.size(); ++i) {
     uint32_t root_index = s.edge_offset(s.first_edge(kSuperRoot) + static_cast<uint32_t>(i));
-    uint32_t owner = root_index < s.roots().size() ? goroutine_of(f, s.roots()[root_index], by_address) : kNoGoroutine;
+    uint32_t owner = root_index < s.roots().size()
+                         ? goroutine_of(f, s.roots()[root_index], by_address)
+                         : kNoGoroutine;
     if (owner != kNoGoroutine && owner >= g) owner = kNoGoroutine;
     owner_of_edge.push_back(owner);
     if (owner != kNoGoroutine) ++per_goroutine[owner];
@@ -150,8 +150,10 @@ Json build(const Snapshot& s, const Labels& labels) {
     const GoroutineRecord& g = f.goroutines[i];
     std::vector<std::pair<uint64_t, std::string>> frames;
     uint64_t end = std::min<uint64_t>(g.first_frame + uint64_t{g.frame_count}, f.frames.size());
-    for (uint64_t k = g.first_frame; k < end; ++k) frames.emplace_back(f.frames[k].depth, f.frames[k].function);
-    std::stable_sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (uint64_t k = g.first_frame; k < end; ++k)
+      frames.emplace_back(f.frames[k].depth, f.frames[k].function);
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<std::string> stack;
     for (auto& fr : frames) stack.push_back(std::move(fr.second));
     std::string state = goroutine_state(f, g);
@@ -186,7 +188,7 @@ Json build(const Snapshot& s, const Labels& labels) {
     }
     owner[v] = owner[tree.idom[v]];
     if (owner[v] == kNoGoroutine) continue;
-    uint64_t key = labels.type_index(v) ? (uint64_t{2} << 62) | labels.type_index(v)
+    uint64_t key = labels.type_index(v)   ? (uint64_t{2} << 62) | labels.type_index(v)
                    : labels.site_index(v) ? (uint64_t{1} << 62) | labels.site_index(v)
                                           : s.size(v);
     auto [it, fresh] = name_cache.try_emplace(key);
@@ -207,8 +209,9 @@ Json build(const Snapshot& s, const Labels& labels) {
   for (size_t i : order) {
     const Group& gr = groups[i];
     std::vector<std::pair<std::string, uint64_t>> top(gr.labels.begin(), gr.labels.end());
-    std::sort(top.begin(), top.end(),
-              [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+    std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
     if (top.size() > kTopLabels) top.resize(kTopLabels);
     Json tl = Json::array();
     for (const auto& [label, bytes] : top) tl.push_back({{"label", label}, {"bytes", bytes}});
@@ -241,16 +244,20 @@ void render_text(const Json& j, std::ostream& out) {
       << bytes_human(live) << ")\n";
   for (const Json& g : j["groups"]) {
     const uint64_t n = g["count"].get<uint64_t>();
-    out << "\n" << count(n) << (n == 1 ? " goroutine [" : " goroutines [") << safe_text(g["state"].get<std::string>())
-        << "]" << (g["system"].get<bool>() ? " (runtime)" : "") << ", retaining "
-        << bytes_human(g["retained"].get<uint64_t>()) << " (" << report::percent(g["retained"].get<uint64_t>(), live)
-        << ")\n";
+    out << "\n"
+        << count(n) << (n == 1 ? " goroutine [" : " goroutines [")
+        << safe_text(g["state"].get<std::string>()) << "]"
+        << (g["system"].get<bool>() ? " (runtime)" : "") << ", retaining "
+        << bytes_human(g["retained"].get<uint64_t>()) << " ("
+        << report::percent(g["retained"].get<uint64_t>(), live) << ")\n";
     std::string goids;
-    for (const Json& id : g["goids"]) goids += (goids.empty() ? "" : " ") + std::to_string(id.get<uint64_t>());
+    for (const Json& id : g["goids"])
+      goids += (goids.empty() ? "" : " ") + std::to_string(id.get<uint64_t>());
     if (n > g["goids"].size()) goids += " ...";
     out << "  goids " << goids << "\n";
     if (uint64_t b = g["seen_blocked_by_gc"].get<uint64_t>())
-      out << "  " << count(b) << " of them waiting since a GC saw them blocked (the dump gives no duration)\n";
+      out << "  " << count(b)
+          << " of them waiting since a GC saw them blocked (the dump gives no duration)\n";
     const Json& stack = g["stack"];
     size_t shown = 0;
     for (const Json& fn : stack) {
@@ -262,21 +269,26 @@ void render_text(const Json& j, std::ostream& out) {
     }
     if (stack.empty()) out << "    (no frames)\n";
     for (const Json& l : g["top_labels"])
-      out << "  " << std::string(10 - std::min<size_t>(10, bytes_human(l["bytes"].get<uint64_t>()).size()), ' ')
-          << bytes_human(l["bytes"].get<uint64_t>()) << "  " << safe_text(l["label"].get<std::string>()) << "\n";
+      out << "  "
+          << std::string(10 - std::min<size_t>(10, bytes_human(l["bytes"].get<uint64_t>()).size()),
+                         ' ')
+          << bytes_human(l["bytes"].get<uint64_t>()) << "  "
+          << safe_text(l["label"].get<std::string>()) << "\n";
   }
 }
 
 }  // namespace
 
 int run_goroutines(const std::vector<std::string>& args) {
-  VerbParser parser("goroutines",
-                    "[options] FILE\n"
-                    "Goroutines grouped by stack and state, with the bytes each group alone keeps alive.");
+  VerbParser parser(
+      "goroutines",
+      "[options] FILE\n"
+      "Goroutines grouped by stack and state, with the bytes each group alone keeps alive.");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated) throw UsageError("goroutines: the dump was cut short: liveness is unknown");
+  if (s.facts().truncated)
+    throw UsageError("goroutines: the dump was cut short: liveness is unknown");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   const Labels labels = compute_labels(s, binary.get());
   Json body = build(s, labels);
@@ -285,8 +297,10 @@ int run_goroutines(const std::vector<std::string>& args) {
   j["file"] = options.files.front();
   for (auto& [k, v] : body.items())
     if (k != "schema") j[k] = v;
-  if (options.format == OutputFormat::kJson) std::cout << report::to_text(j);
-  else render_text(j, std::cout);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render_text(j, std::cout);
   return kExitOk;
 }
 

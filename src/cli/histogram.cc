@@ -23,8 +23,8 @@
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
-#include "heapwalk/passes/retained_by_group.h"
 #include "heapwalk/passes/mark.h"
+#include "heapwalk/passes/retained_by_group.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "verb.h"
@@ -44,8 +44,10 @@ struct Row {
 };
 
 void merge(uint32_t& common, uint32_t value, bool first) {
-  if (first) common = value;
-  else if (common != value) common = kMixed;
+  if (first)
+    common = value;
+  else if (common != value)
+    common = kMixed;
 }
 
 Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, const std::string& by,
@@ -57,9 +59,12 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
   for (ObjectId id = 1; id < s.vertex_count(); ++id) {
     if (s.is_phantom(id) || (live && !live->is_live(id))) continue;
     std::string key;
-    if (by == "size") key = "[" + std::to_string(s.size(id)) + "-byte object]";
-    else if (by == "site" && labels.site(id)) key = labels.site(id)->label();
-    else key = labels.label(s, id);
+    if (by == "size")
+      key = "[" + std::to_string(s.size(id)) + "-byte object]";
+    else if (by == "site" && labels.site(id))
+      key = labels.site(id)->label();
+    else
+      key = labels.label(s, id);
     auto [it, fresh] = index.try_emplace(key, rows.size());
     if (fresh) rows.push_back(Row{key});
     Row& r = rows[it->second];
@@ -116,8 +121,8 @@ void render_text(const Json& j, std::ostream& out) {
   const Json& t = j["total"];
   out << report::safe_text(j["file"].get<std::string>()) << ": " << j["objects"].get<std::string>()
       << " objects by " << j["by"].get<std::string>() << ": " << count(t["count"].get<uint64_t>())
-      << " objects, " << bytes_human(t["bytes"].get<uint64_t>()) << ", " << count(t["labels"].get<uint64_t>())
-      << " labels\n\n";
+      << " objects, " << bytes_human(t["bytes"].get<uint64_t>()) << ", "
+      << count(t["labels"].get<uint64_t>()) << " labels\n\n";
   std::vector<std::string> counts, sizes, shares, retained;
   size_t wc = 5, ws = 5, wp = 5, wr = 8;
   const bool has_retained = !j["rows"].empty() && j["rows"][0].contains("retained");
@@ -131,7 +136,9 @@ void render_text(const Json& j, std::ostream& out) {
     ws = std::max(ws, sizes.back().size());
     wp = std::max(wp, shares.back().size());
   }
-  auto pad = [](const std::string& s, size_t w) { return std::string(w > s.size() ? w - s.size() : 0, ' ') + s; };
+  auto pad = [](const std::string& s, size_t w) {
+    return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
+  };
   out << "  " << pad("count", wc) << "  " << pad("bytes", ws) << "  " << pad("share", wp)
       << (has_retained ? "  " + pad("retained", wr) : "") << "  label\n";
   size_t i = 0;
@@ -143,24 +150,26 @@ void render_text(const Json& j, std::ostream& out) {
   }
   const Json& rest = j["not_shown"];
   if (rest["labels"].get<uint64_t>())
-    out << "  ... " << count(rest["labels"].get<uint64_t>()) << " more labels: "
-        << count(rest["count"].get<uint64_t>()) << " objects, " << bytes_human(rest["bytes"].get<uint64_t>())
-        << " (-n 0 shows all)\n";
+    out << "  ... " << count(rest["labels"].get<uint64_t>())
+        << " more labels: " << count(rest["count"].get<uint64_t>()) << " objects, "
+        << bytes_human(rest["bytes"].get<uint64_t>()) << " (-n 0 shows all)\n";
 }
 
 }  // namespace
 
 int run_histogram(const std::vector<std::string>& args) {
-  VerbParser parser("histogram",
-                    "[--by type|site|size] [--all] [-n N] [options] FILE\n"
-                    "Count and bytes per label (type, else allocation site, else size), live objects only\n"
-                    "unless --all, largest first.");
+  VerbParser parser(
+      "histogram",
+      "[--by type|site|size] [--all] [-n N] [options] FILE\n"
+      "Count and bytes per label (type, else allocation site, else size), live objects only\n"
+      "unless --all, largest first.");
   std::string by = "type";
   uint64_t limit = 20;
-  parser.options().add_options()
-      ("by", boost::program_options::value(&by)->default_value("type"), "group by type, site or size")
-      ("all", "count every object, not only live ones")
-      ("limit,n", boost::program_options::value<uint64_t>(&limit)->default_value(20), "show N rows (0: all)");
+  parser.options().add_options()("by", boost::program_options::value(&by)->default_value("type"),
+                                 "group by type, site or size")(
+      "all", "count every object, not only live ones")(
+      "limit,n", boost::program_options::value<uint64_t>(&limit)->default_value(20),
+      "show N rows (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   if (by != "type" && by != "site" && by != "size")
@@ -174,8 +183,10 @@ int run_histogram(const std::vector<std::string>& args) {
   MarkResult live;
   if (!all) live = mark(snapshot);
   Json j = build(snapshot, labels, all ? nullptr : &live, by, limit, options.files.front());
-  if (options.format == OutputFormat::kJson) std::cout << report::to_text(j);
-  else render_text(j, std::cout);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render_text(j, std::cout);
   return kExitOk;
 }
 

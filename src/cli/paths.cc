@@ -72,23 +72,31 @@ const Root& root_of_path(const Context& c, const std::vector<uint32_t>& path) {
 
 Json root_json(const Context& c, const Root& r) {
   Json j = {{"kind", root_kind_name(r.kind)}, {"name", root_name(c.s, r, c.binary)}};
-  if (uint64_t a = root_address(c.s, r)) j["address"] = report::hex(a);  // data/bss: the word's address
+  if (uint64_t a = root_address(c.s, r))
+    j["address"] = report::hex(a);  // data/bss: the word's address
   return j;
 }
 
 Json path_json(const Context& c, ObjectId v) {
   const std::vector<uint32_t> edges = c.paths.path_to(v);
-  Json target = {{"address", report::hex(c.s.address(v))}, {"size", c.s.size(v)}, {"label", c.labels.label(c.s, v)}};
+  Json target = {{"address", report::hex(c.s.address(v))},
+                 {"size", c.s.size(v)},
+                 {"label", c.labels.label(c.s, v)}};
   if (c.tree) target["retained"] = c.tree->retained[v];
   const Root& root = root_of_path(c, edges);
   Json hops = Json::array();
   const GraphView g = c.s.view();
   for (size_t i = 0; i < edges.size(); ++i) {
     const ObjectId h = g.targets[edges[i]];
-    Json hop = {{"address", report::hex(c.s.address(h))}, {"size", c.s.size(h)}, {"label", c.labels.label(c.s, h)}};
-    if (i > 0) hop["offset"] = c.s.edge_offset(edges[i]);
-    else if (root.role == RootRole::kField) hop["offset"] = root.offset;
-    else hop["offset"] = nullptr;
+    Json hop = {{"address", report::hex(c.s.address(h))},
+                {"size", c.s.size(h)},
+                {"label", c.labels.label(c.s, h)}};
+    if (i > 0)
+      hop["offset"] = c.s.edge_offset(edges[i]);
+    else if (root.role == RootRole::kField)
+      hop["offset"] = root.offset;
+    else
+      hop["offset"] = nullptr;
     hops.push_back(std::move(hop));
   }
   return {{"target", std::move(target)}, {"root", root_json(c, root)}, {"hops", std::move(hops)}};
@@ -103,7 +111,8 @@ struct MergedRow {
 
 // Merges the paths of live `targets` (any order) by root and label sequence.
 std::vector<MergedRow> merge(const Context& c, std::vector<ObjectId> targets) {
-  std::sort(targets.begin(), targets.end());  // ids are address order: examples are lowest addresses
+  std::sort(targets.begin(),
+            targets.end());  // ids are address order: examples are lowest addresses
   std::map<std::string, size_t> index;
   std::vector<MergedRow> rows;
   const GraphView g = c.s.view();
@@ -112,7 +121,8 @@ std::vector<MergedRow> merge(const Context& c, std::vector<ObjectId> targets) {
     const Root& root = root_of_path(c, edges);
     MergedRow row;
     row.root = root_json(c, root);
-    std::string key = row.root["kind"].get<std::string>() + '\x1f' + row.root["name"].get<std::string>();
+    std::string key =
+        row.root["kind"].get<std::string>() + '\x1f' + row.root["name"].get<std::string>();
     for (uint32_t e : edges) {
       row.labels.push_back(c.labels.label(c.s, g.targets[e]));
       key += '\x1f' + row.labels.back();
@@ -143,8 +153,8 @@ std::string root_text(const Json& root) {
 
 void render_path(const Json& p, uint64_t live, std::ostream& out) {
   const Json& t = p["target"];
-  out << report::safe_text(t["label"].get<std::string>()) << " " << t["address"].get<std::string>() << " ("
-      << report::bytes_human(t["size"].get<uint64_t>());
+  out << report::safe_text(t["label"].get<std::string>()) << " " << t["address"].get<std::string>()
+      << " (" << report::bytes_human(t["size"].get<uint64_t>());
   if (t.contains("retained"))
     out << ", retains " << report::bytes_human(t["retained"].get<uint64_t>()) << " = "
         << report::percent(t["retained"].get<uint64_t>(), live) << " of live";
@@ -160,9 +170,9 @@ void render_path(const Json& p, uint64_t live, std::ostream& out) {
   }
   size_t i = 0;
   for (const Json& h : p["hops"]) {
-    out << "    " << offsets[i] << std::string(w - offsets[i].size(), ' ') << " -> " << h["address"].get<std::string>()
-        << "  " << std::string(ws - sizes[i].size(), ' ') << sizes[i] << "  "
-        << report::safe_text(h["label"].get<std::string>()) << "\n";
+    out << "    " << offsets[i] << std::string(w - offsets[i].size(), ' ') << " -> "
+        << h["address"].get<std::string>() << "  " << std::string(ws - sizes[i].size(), ' ')
+        << sizes[i] << "  " << report::safe_text(h["label"].get<std::string>()) << "\n";
     ++i;
   }
 }
@@ -171,14 +181,16 @@ std::string merged_text(const Json& m) {
   std::string out = root_text(m["root"]);
   const Json& labels = m["labels"];
   for (const Json& l : labels) out += " -> " + report::safe_text(l.get<std::string>());
-  out += " x" + std::to_string(m["count"].get<uint64_t>()) + " (" + report::bytes_human(m["bytes"].get<uint64_t>()) + ")";
+  out += " x" + std::to_string(m["count"].get<uint64_t>()) + " (" +
+         report::bytes_human(m["bytes"].get<uint64_t>()) + ")";
   return out;
 }
 
 std::string selector_text(const Json& sel) {
   const std::string kind = sel["kind"].get<std::string>();
   if (kind == "default") return "the largest retainers";
-  if (kind == "largest") return "the " + sel["value"].get<std::string>() + " objects retaining the most";
+  if (kind == "largest")
+    return "the " + sel["value"].get<std::string>() + " objects retaining the most";
   return kind + " " + report::safe_text(sel["value"].get<std::string>());
 }
 
@@ -187,21 +199,22 @@ void render_text(const Json& j, std::ostream& out) {
   const std::string kind = j["selector"]["kind"].get<std::string>();
   const Json& targets = j["targets"];
   const Json& unreachable = j["unreachable"];
-  out << report::safe_text(j["file"].get<std::string>()) << ": retention paths of " << selector_text(j["selector"])
-      << " (live " << report::bytes_human(live) << ")\n";
+  out << report::safe_text(j["file"].get<std::string>()) << ": retention paths of "
+      << selector_text(j["selector"]) << " (live " << report::bytes_human(live) << ")\n";
   const bool group = kind == "type" || kind == "site";
   if (group)
     out << report::count(targets["count"].get<uint64_t>()) << " live objects match, "
         << report::bytes_human(targets["bytes"].get<uint64_t>()) << "\n";
   const uint64_t dead = unreachable["count"].get<uint64_t>();
   if (dead) {
-    out << (kind == "address" ? std::string("the object is unreachable: no root keeps it alive and the next "
-                                            "collection frees it")
-                              : report::count(dead) + " matching objects (" +
-                                    report::bytes_human(unreachable["bytes"].get<uint64_t>()) +
-                                    ") are unreachable: no root keeps them alive")
-        << "; see `heapwalk unreachable "
-        << report::safe_text(j["file"].get<std::string>()) << "`\n";
+    out << (kind == "address"
+                ? std::string("the object is unreachable: no root keeps it alive and the next "
+                              "collection frees it")
+                : report::count(dead) + " matching objects (" +
+                      report::bytes_human(unreachable["bytes"].get<uint64_t>()) +
+                      ") are unreachable: no root keeps them alive")
+        << "; see `heapwalk unreachable " << report::safe_text(j["file"].get<std::string>())
+        << "`\n";
   }
   if (j["paths"].empty() && !dead) out << "no live object matches\n";
   if (group && !j["merged"].empty()) {
@@ -251,20 +264,22 @@ void render_dot(const Json& j, std::ostream& out) {
   };
   for (const Json& p : j["paths"]) {
     const std::string target = p["target"]["address"].get<std::string>();
-    std::string prev = node("root " + p["root"]["kind"].get<std::string>() + " " + p["root"]["name"].get<std::string>(),
-                            dot_escape(p["root"]["kind"].get<std::string>() + " " + p["root"]["name"].get<std::string>()),
-                            true, false);
+    std::string prev = node(
+        "root " + p["root"]["kind"].get<std::string>() + " " + p["root"]["name"].get<std::string>(),
+        dot_escape(p["root"]["kind"].get<std::string>() + " " +
+                   p["root"]["name"].get<std::string>()),
+        true, false);
     for (const Json& h : p["hops"]) {
       const std::string address = h["address"].get<std::string>();
-      const std::string id =
-          node(address,
-               dot_escape(h["label"].get<std::string>()) + "\\n" +
-                   dot_escape(address + " (" + report::bytes_human(h["size"].get<uint64_t>()) + ")"),
-               false, address == target);
+      const std::string id = node(
+          address,
+          dot_escape(h["label"].get<std::string>()) + "\\n" +
+              dot_escape(address + " (" + report::bytes_human(h["size"].get<uint64_t>()) + ")"),
+          false, address == target);
       const std::string label = offset_text(h["offset"]);
       if (edges.insert(prev + " " + id + " " + label).second)
-        out << "  " << prev << " -> " << id << (label.empty() ? "" : " [label=\"" + dot_escape(label) + "\"]")
-            << ";\n";
+        out << "  " << prev << " -> " << id
+            << (label.empty() ? "" : " [label=\"" + dot_escape(label) + "\"]") << ";\n";
       prev = id;
     }
   }
@@ -279,7 +294,8 @@ uint64_t parse_address(const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size()) throw UsageError("paths: not an address: '" + text + "' (e.g. 0xc000012000)");
+  if (used == 0 || used != text.size())
+    throw UsageError("paths: not an address: '" + text + "' (e.g. 0xc000012000)");
   return value;
 }
 
@@ -287,28 +303,34 @@ uint64_t parse_address(const std::string& text) {
 
 int run_paths(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
-  VerbParser parser("paths",
-                    "[--address A | --type NAME | --site PATTERN | --largest N] [-k 1] [--limit N] [options] FILE\n"
-                    "The shortest retention paths from the GC roots: why an object is still alive.\n"
-                    "Without a selector: the paths of whatever retains the most.",
-                    {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kDot});
+  VerbParser parser(
+      "paths",
+      "[--address A | --type NAME | --site PATTERN | --largest N] [-k 1] [--limit N] [options] "
+      "FILE\n"
+      "The shortest retention paths from the GC roots: why an object is still alive.\n"
+      "Without a selector: the paths of whatever retains the most.",
+      {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kDot});
   std::string address_text, type, site;
   uint64_t largest = 0, k = 1, limit = 10;
-  parser.options().add_options()
-      ("address", po::value(&address_text), "the object containing address A")
-      ("type", po::value(&type), "every live object whose type name is exactly NAME")
-      ("site", po::value(&site), "every live object whose allocation site contains PATTERN")
-      ("largest", po::value<uint64_t>(&largest), "the N objects with the largest retained sizes")
-      ("k,k", po::value<uint64_t>(&k)->default_value(1), "paths per target (only 1 for now)")
-      ("limit", po::value<uint64_t>(&limit)->default_value(10), "show at most N paths and merged rows (0: all)");
+  parser.options().add_options()("address", po::value(&address_text),
+                                 "the object containing address A")(
+      "type", po::value(&type), "every live object whose type name is exactly NAME")(
+      "site", po::value(&site), "every live object whose allocation site contains PATTERN")(
+      "largest", po::value<uint64_t>(&largest), "the N objects with the largest retained sizes")(
+      "k,k", po::value<uint64_t>(&k)->default_value(1), "paths per target (only 1 for now)")(
+      "limit", po::value<uint64_t>(&limit)->default_value(10),
+      "show at most N paths and merged rows (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const auto& vm = parser.values();
   const int selectors = int(vm.count("address")) + int(vm.count("type")) + int(vm.count("site")) +
                         int(vm.count("largest"));
-  if (selectors > 1) throw UsageError("paths: give at most one of --address, --type, --site, --largest");
+  if (selectors > 1)
+    throw UsageError("paths: give at most one of --address, --type, --site, --largest");
   if (k == 0) throw UsageError("paths: -k must be at least 1");
-  if (k > 1) throw UsageError("paths: -k " + std::to_string(k) + ": more than one path per target is not yet supported");
+  if (k > 1)
+    throw UsageError("paths: -k " + std::to_string(k) +
+                     ": more than one path per target is not yet supported");
   if (vm.count("largest") && largest == 0) throw UsageError("paths: --largest must be at least 1");
   if (vm.count("type") && type.empty()) throw UsageError("paths: --type needs a type name");
   if (vm.count("site") && site.empty()) throw UsageError("paths: --site needs a pattern");
@@ -320,8 +342,11 @@ int run_paths(const std::vector<std::string>& args) {
   const Labels labels = compute_labels(s, binary.get());
   const RootPaths paths = compute_root_paths(s);
 
-  std::string kind = vm.count("address") ? "address" : vm.count("type") ? "type" : vm.count("site") ? "site"
-                     : vm.count("largest") ? "largest" : "default";
+  std::string kind = vm.count("address")   ? "address"
+                     : vm.count("type")    ? "type"
+                     : vm.count("site")    ? "site"
+                     : vm.count("largest") ? "largest"
+                                           : "default";
   const bool need_tree = kind == "largest" || kind == "default";
   DominatorTree tree;
   uint64_t live = 0;
@@ -339,7 +364,8 @@ int run_paths(const std::vector<std::string>& args) {
   std::vector<ObjectId> targets;  // live ones, in display order
   uint64_t dead_count = 0, dead_bytes = 0;
   auto consider = [&](ObjectId v) {
-    if (paths.reached(v)) targets.push_back(v);
+    if (paths.reached(v))
+      targets.push_back(v);
     else if (!s.is_phantom(v)) {
       ++dead_count;
       dead_bytes += s.size(v);
@@ -358,7 +384,8 @@ int run_paths(const std::vector<std::string>& args) {
   } else if (kind == "site") {
     // One string per distinct site, then a lookup per object.
     std::vector<char> hit(labels.sites().size(), 0);
-    for (size_t i = 1; i < hit.size(); ++i) hit[i] = labels.sites()[i].label().find(site) != std::string::npos;
+    for (size_t i = 1; i < hit.size(); ++i)
+      hit[i] = labels.sites()[i].label().find(site) != std::string::npos;
     for (ObjectId v = 1; v < s.vertex_count(); ++v)
       if (labels.site_index(v) && hit[labels.site_index(v)]) consider(v);
     selector_value = site;
@@ -382,7 +409,8 @@ int run_paths(const std::vector<std::string>& args) {
         const ObjectId v = ids[i];
         if (!targets.empty() && tree.retained[v] * 100 < live) break;
         bool nested = false;
-        for (ObjectId d = tree.idom[v]; d != kSuperRoot && !nested; d = tree.idom[d]) nested = picked.count(d) > 0;
+        for (ObjectId d = tree.idom[v]; d != kSuperRoot && !nested; d = tree.idom[d])
+          nested = picked.count(d) > 0;
         if (nested) continue;
         picked.insert(v);
         targets.push_back(v);
@@ -401,7 +429,8 @@ int run_paths(const std::vector<std::string>& args) {
   j["targets"] = {{"count", targets.size()}, {"bytes", target_bytes}};
   j["unreachable"] = {{"count", dead_count}, {"bytes", dead_bytes}};
 
-  const std::vector<MergedRow> rows = kind == "address" ? std::vector<MergedRow>{} : merge(c, targets);
+  const std::vector<MergedRow> rows =
+      kind == "address" ? std::vector<MergedRow>{} : merge(c, targets);
   const size_t shown_rows = limit == 0 ? rows.size() : std::min<size_t>(limit, rows.size());
   Json list = Json::array();
   if (kind == "type" || kind == "site") {
@@ -420,9 +449,12 @@ int run_paths(const std::vector<std::string>& args) {
   j["merged"] = std::move(merged);
   j["merged_total"] = rows.size();
 
-  if (options.format == OutputFormat::kJson) std::cout << report::to_text(j);
-  else if (options.format == OutputFormat::kDot) render_dot(j, std::cout);
-  else render_text(j, std::cout);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else if (options.format == OutputFormat::kDot)
+    render_dot(j, std::cout);
+  else
+    render_text(j, std::cout);
   return kExitOk;
 }
 

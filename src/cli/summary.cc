@@ -21,9 +21,9 @@ using report::Json;
 
 namespace {
 
-const char* const kSummaryStats[] = {"HeapAlloc", "HeapObjects", "HeapInuse", "HeapSys",
-                                     "StackInuse", "Sys",        "TotalAlloc", "Mallocs",
-                                     "Frees",     "NumGC"};
+const char* const kSummaryStats[] = {"HeapAlloc",  "HeapObjects", "HeapInuse",  "HeapSys",
+                                     "StackInuse", "Sys",         "TotalAlloc", "Mallocs",
+                                     "Frees",      "NumGC"};
 
 // Standard library or runtime: the first path element has no dot ("sync",
 // "net/http"), except the program's own package main.
@@ -59,21 +59,29 @@ Json goroutine_summary(const DumpFacts& f) {
     ++by_state[state];
     ++groups[{state, goroutine_function(f, g)}];
   }
-  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> sorted(groups.begin(), groups.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> sorted(groups.begin(),
+                                                                               groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   Json list = Json::array();
-  for (const auto& [key, n] : sorted) list.push_back({{"count", n}, {"state", key.first}, {"function", key.second}});
-  return {{"count", f.goroutines.size()}, {"user", f.goroutines.size() - system}, {"system", system},
-          {"by_state", by_state}, {"system_by_state", system_by_state}, {"groups", list}};
+  for (const auto& [key, n] : sorted)
+    list.push_back({{"count", n}, {"state", key.first}, {"function", key.second}});
+  return {
+      {"count", f.goroutines.size()}, {"user", f.goroutines.size() - system}, {"system", system},
+      {"by_state", by_state},         {"system_by_state", system_by_state},   {"groups", list}};
 }
 
 // Text names of root kinds, as a Go engineer says them.
 const char* root_kind_title(const std::string& kind) {
   static const std::pair<const char*, const char*> kTitles[] = {
-      {"data", "globals (data)"},       {"bss", "globals (bss)"},
-      {"stack_frame", "goroutine stacks"}, {"goroutine_context", "goroutine contexts"},
-      {"defer", "defers"},              {"panic", "panics"},
-      {"finalizer", "finalizers"},      {"queued_finalizer", "queued finalizers"},
+      {"data", "globals (data)"},
+      {"bss", "globals (bss)"},
+      {"stack_frame", "goroutine stacks"},
+      {"goroutine_context", "goroutine contexts"},
+      {"defer", "defers"},
+      {"panic", "panics"},
+      {"finalizer", "finalizers"},
+      {"queued_finalizer", "queued finalizers"},
       {"other", "other roots"}};
   for (const auto& [key, title] : kTitles)
     if (kind == key) return title;
@@ -113,11 +121,13 @@ Json memstats_check(const Snapshot& s, uint64_t objects, uint64_t bytes) {
                                   " span-bitmap records (Go 1.22+), equal HeapObjects and HeapAlloc"
                             : "object records equal HeapObjects and HeapAlloc exactly";
   } else if (real_objects < heap_objects) {
-    why = "fewer records than HeapObjects: MemStats are read before the dump writer finishes "
-          "sweeping, so objects a finished collection freed are counted there but not dumped";
+    why =
+        "fewer records than HeapObjects: MemStats are read before the dump writer finishes "
+        "sweeping, so objects a finished collection freed are counted there but not dumped";
   } else {
-    why = "more records than HeapObjects: slots the runtime does not count as objects were "
-          "dumped (for Go 1.22+, span bitmap records not recognised as such)";
+    why =
+        "more records than HeapObjects: slots the runtime does not count as objects were "
+        "dumped (for Go 1.22+, span bitmap records not recognised as such)";
   }
   j["explanation"] = why;
   return j;
@@ -142,7 +152,8 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
   j["dump"] = dump;
 
   Json records;
-  for (int tag = 1; tag < kRecordTagCount; ++tag) records[record_tag_name(tag)] = f.record_counts[tag];
+  for (int tag = 1; tag < kRecordTagCount; ++tag)
+    records[record_tag_name(tag)] = f.record_counts[tag];
   j["records"] = records;
 
   uint64_t bytes = 0;
@@ -154,17 +165,18 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
   j["objects"] = objects;
 
   const PointerStats& p = s.stats();
-  j["pointers"] = {{"fields", p.fields},         {"nil", p.nil},
-                   {"heap_edges", p.heap_edges}, {"interior", p.interior},
-                   {"self", p.self},             {"unresolved", p.unresolved}};
+  j["pointers"] = {{"fields", p.fields},     {"nil", p.nil},   {"heap_edges", p.heap_edges},
+                   {"interior", p.interior}, {"self", p.self}, {"unresolved", p.unresolved}};
 
   Json roots;
   std::array<uint64_t, kRootKindCount> by_kind{};
   for (const Root& r : s.roots())
     if (r.target != kNoObject) ++by_kind[static_cast<int>(r.kind)];
-  for (int k = 0; k < kRootKindCount; ++k) roots[root_kind_name(static_cast<RootKind>(k))] = by_kind[k];
+  for (int k = 0; k < kRootKindCount; ++k)
+    roots[root_kind_name(static_cast<RootKind>(k))] = by_kind[k];
   j["roots"] = roots;
-  j["root_words"] = {{"count", p.root_words}, {"nil", p.root_nil}, {"unresolved", p.root_unresolved}};
+  j["root_words"] = {
+      {"count", p.root_words}, {"nil", p.root_nil}, {"unresolved", p.root_unresolved}};
 
   j["goroutines"] = goroutine_summary(f);
 
@@ -216,7 +228,8 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
   if (!f.truncated && j["unreachable"]["objects"].get<uint64_t>() > 0) {
     // Roots the dump format cannot carry: objects held only through them look
     // like garbage here. Name the ones this dump's Go version has.
-    std::string missing = "stack objects (address-taken locals), globals of modules other than the first";
+    std::string missing =
+        "stack objects (address-taken locals), globals of modules other than the first";
     if (v.at_least(1, 23)) missing += ", weak handles (Go 1.23+)";
     if (v.at_least(1, 24)) missing += ", runtime.AddCleanup cleanups (Go 1.24+)";
     if (v.at_least(1, 25)) missing += " such as every open *os.File's";
@@ -244,16 +257,19 @@ void render_text(const Json& j, std::ostream& out) {
   using report::safe_text;
   const Json& d = j["dump"];
   out << safe_text(d["file"].get<std::string>()) << ": Go heap dump, "
-      << safe_text(d["go_version"].get<std::string>()) << " " << safe_text(d["arch"].get<std::string>())
-      << ", " << d["ptr_size"].get<int>() * 8 << "-bit, " << bytes_human(d["bytes"].get<uint64_t>());
+      << safe_text(d["go_version"].get<std::string>()) << " "
+      << safe_text(d["arch"].get<std::string>()) << ", " << d["ptr_size"].get<int>() * 8 << "-bit, "
+      << bytes_human(d["bytes"].get<uint64_t>());
   if (d.contains("compressed_bytes"))
     out << " (" << bytes_human(d["compressed_bytes"].get<uint64_t>()) << " zstd)";
   out << "\n";
-  if (d["truncated"].get<bool>()) out << "  TRUNCATED at offset " << d["truncated_at"].get<uint64_t>() << "\n";
+  if (d["truncated"].get<bool>())
+    out << "  TRUNCATED at offset " << d["truncated_at"].get<uint64_t>() << "\n";
 
   out << "\nHeap\n";
   const Json& o = j["objects"];
-  out << line("objects", count(o["count"].get<uint64_t>()) + " (" + bytes_human(o["bytes"].get<uint64_t>()) + ")");
+  out << line("objects", count(o["count"].get<uint64_t>()) + " (" +
+                             bytes_human(o["bytes"].get<uint64_t>()) + ")");
   if (j.contains("live")) {
     uint64_t total = o["bytes"].get<uint64_t>();
     out << line("live", objects_and_bytes(j["live"]) + "  " +
@@ -271,10 +287,11 @@ void render_text(const Json& j, std::ostream& out) {
   if (j.contains("names")) {
     const Json& n = j["names"];
     uint64_t live = j["live"]["bytes"].get<uint64_t>();
-    out << line("named", "of live bytes: " + report::percent(n["typed_bytes"].get<uint64_t>(), live) +
-                             " by type, " + report::percent(n["sited_bytes"].get<uint64_t>(), live) +
-                             " by allocation site, " + report::percent(n["unnamed_bytes"].get<uint64_t>(), live) +
-                             " not at all");
+    out << line("named",
+                "of live bytes: " + report::percent(n["typed_bytes"].get<uint64_t>(), live) +
+                    " by type, " + report::percent(n["sited_bytes"].get<uint64_t>(), live) +
+                    " by allocation site, " +
+                    report::percent(n["unnamed_bytes"].get<uint64_t>(), live) + " not at all");
   }
   const Json& pb = o["span_bitmap_records"];
   if (pb["count"].get<uint64_t>())
@@ -308,21 +325,24 @@ void render_text(const Json& j, std::ostream& out) {
     for (const auto& [kind, v] : j["live_by_root"].items()) {
       if (v["objects"].get<uint64_t>() == 0) continue;
       out << line(root_kind_title(kind),
-                  objects_and_bytes(v) + "  (" + plural(j["roots"][kind].get<uint64_t>(), "root pointer") + ")");
+                  objects_and_bytes(v) + "  (" +
+                      plural(j["roots"][kind].get<uint64_t>(), "root pointer") + ")");
     }
   } else {
     out << "\nRoots\n";
     for (const auto& [kind, n] : j["roots"].items())
-      if (n.get<uint64_t>()) out << line(root_kind_title(kind), plural(n.get<uint64_t>(), "root pointer"));
+      if (n.get<uint64_t>())
+        out << line(root_kind_title(kind), plural(n.get<uint64_t>(), "root pointer"));
   }
 
   const Json& g = j["goroutines"];
-  out << "\nGoroutines: " << count(g["count"].get<uint64_t>()) << " (" << count(g["system"].get<uint64_t>())
-      << " of the runtime)\n";
+  out << "\nGoroutines: " << count(g["count"].get<uint64_t>()) << " ("
+      << count(g["system"].get<uint64_t>()) << " of the runtime)\n";
   size_t shown = 0;
   for (const auto& group : g["groups"]) {
     if (++shown > 8) {
-      out << "  ... " << plural(g["groups"].size() - 8, "more group") << " (heapwalk summary --format json lists them)\n";
+      out << "  ... " << plural(g["groups"].size() - 8, "more group")
+          << " (heapwalk summary --format json lists them)\n";
       break;
     }
     std::string n = count(group["count"].get<uint64_t>());
@@ -334,13 +354,15 @@ void render_text(const Json& j, std::ostream& out) {
   if (j.contains("memstats")) {
     const Json& m = j["memstats"];
     out << "\nMemStats\n";
-    for (const char* name : {"HeapAlloc", "HeapInuse", "HeapSys", "StackInuse", "Sys", "TotalAlloc"})
+    for (const char* name :
+         {"HeapAlloc", "HeapInuse", "HeapSys", "StackInuse", "Sys", "TotalAlloc"})
       out << line(name, bytes_human(m[name].get<uint64_t>()));
     out << line("HeapObjects", count(m["HeapObjects"].get<uint64_t>()));
     out << line("NumGC", count(m["NumGC"].get<uint64_t>()));
     const Json& c = j["memstats_check"];
-    out << line("records vs MemStats", std::string(c["agrees"].get<bool>() ? "agree: " : "DIFFER: ") +
-                                           c["explanation"].get<std::string>());
+    out << line("records vs MemStats",
+                std::string(c["agrees"].get<bool>() ? "agree: " : "DIFFER: ") +
+                    c["explanation"].get<std::string>());
   }
 
   out << "\nRecords\n  ";

@@ -47,25 +47,30 @@ namespace {
 // Dense label ids for every object, strings computed once per distinct
 // (type, site, size) key rather than once per object.
 struct LabelIds {
-  std::vector<uint32_t> of;          // by vertex; 0 for the super-root / unreachable
-  std::vector<std::string> names;    // [0] = ""
-  std::vector<ObjectId> example;     // an object carrying the label
+  std::vector<uint32_t> of;        // by vertex; 0 for the super-root / unreachable
+  std::vector<std::string> names;  // [0] = ""
+  std::vector<ObjectId> example;   // an object carrying the label
 };
 
-LabelIds label_ids(const Snapshot& s, const Labels& labels, const DominatorTree& tree, bool by_site) {
+LabelIds label_ids(const Snapshot& s, const Labels& labels, const DominatorTree& tree,
+                   bool by_site) {
   LabelIds out;
   out.of.assign(s.vertex_count(), 0);
   out.names.push_back("");
   out.example.push_back(kSuperRoot);
-  std::unordered_map<uint64_t, uint32_t> by_key;   // raw key -> label id
+  std::unordered_map<uint64_t, uint32_t> by_key;  // raw key -> label id
   std::unordered_map<std::string, uint32_t> by_name;
   for (ObjectId v = 1; v < s.vertex_count(); ++v) {
     if (!tree.reachable(v)) continue;
     uint64_t key;
-    if (by_site && labels.site_index(v)) key = (uint64_t{1} << 62) | labels.site_index(v);
-    else if (labels.type_index(v)) key = (uint64_t{2} << 62) | labels.type_index(v);
-    else if (labels.site_index(v)) key = (uint64_t{1} << 62) | labels.site_index(v);
-    else key = s.size(v) & ((uint64_t{1} << 62) - 1);
+    if (by_site && labels.site_index(v))
+      key = (uint64_t{1} << 62) | labels.site_index(v);
+    else if (labels.type_index(v))
+      key = (uint64_t{2} << 62) | labels.type_index(v);
+    else if (labels.site_index(v))
+      key = (uint64_t{1} << 62) | labels.site_index(v);
+    else
+      key = s.size(v) & ((uint64_t{1} << 62) - 1);
     auto [it, fresh] = by_key.try_emplace(key, 0);
     if (fresh) {
       std::string name = by_site && labels.site(v) ? labels.site(v)->label() : labels.label(s, v);
@@ -144,7 +149,8 @@ Json by_object(const Snapshot& s, const Labels& labels, const DominatorTree& tre
     }
     row["dominators"] = std::move(chain);
     auto r = roots.find(top);
-    row["root"] = r == roots.end() ? std::string("root") : root_name(s, s.roots()[r->second], binary);
+    row["root"] =
+        r == roots.end() ? std::string("root") : root_name(s, s.roots()[r->second], binary);
     // References to the chain's top other than the named root entry.
     row["other_referrers"] = referrers[top] > 0 ? referrers[top] - 1 : 0;
     list.push_back(std::move(row));
@@ -152,7 +158,8 @@ Json by_object(const Snapshot& s, const Labels& labels, const DominatorTree& tre
   return list;
 }
 
-Json by_label(const Snapshot& s, const Labels& labels, const DominatorTree& tree, bool by_site, uint64_t limit) {
+Json by_label(const Snapshot& s, const Labels& labels, const DominatorTree& tree, bool by_site,
+              uint64_t limit) {
   const LabelIds ids = label_ids(s, labels, tree, by_site);
   const DominatorChildren children = dominator_children(tree);
   std::vector<uint32_t> active(ids.names.size(), 0);
@@ -207,7 +214,8 @@ std::string pad_left(const std::string& s, size_t w) {
 std::string chain_text(const Json& row) {
   std::vector<std::string> hops;
   for (const Json& d : row["dominators"])
-    hops.push_back(report::safe_text(d["label"].get<std::string>()) + " " + d["address"].get<std::string>());
+    hops.push_back(report::safe_text(d["label"].get<std::string>()) + " " +
+                   d["address"].get<std::string>());
   std::string root = report::safe_text(row["root"].get<std::string>());
   if (uint64_t n = row["other_referrers"].get<uint64_t>())
     root += " (and " + std::to_string(n) + (n == 1 ? " other reference)" : " other references)");
@@ -229,8 +237,8 @@ void render_text(const Json& j, std::ostream& out) {
   using report::bytes_human;
   const uint64_t live = j["live_bytes"].get<uint64_t>();
   const std::string by = j["by"].get<std::string>();
-  out << report::safe_text(j["file"].get<std::string>()) << ": largest retained sizes by " << by << " (live "
-      << bytes_human(live) << ")\n\n";
+  out << report::safe_text(j["file"].get<std::string>()) << ": largest retained sizes by " << by
+      << " (live " << bytes_human(live) << ")\n\n";
   if (by == "object") {
     std::vector<std::string> retained, sizes, shares;
     size_t wr = 8, ws = 4, wp = 5;
@@ -242,13 +250,13 @@ void render_text(const Json& j, std::ostream& out) {
       ws = std::max(ws, sizes.back().size());
       wp = std::max(wp, shares.back().size());
     }
-    out << "  " << pad_left("retained", wr) << "  " << pad_left("share", wp) << "  " << pad_left("size", ws)
-        << "  object\n";
+    out << "  " << pad_left("retained", wr) << "  " << pad_left("share", wp) << "  "
+        << pad_left("size", ws) << "  object\n";
     size_t i = 0;
     for (const Json& r : j["top"]) {
-      out << "  " << pad_left(retained[i], wr) << "  " << pad_left(shares[i], wp) << "  " << pad_left(sizes[i], ws)
-          << "  " << report::safe_text(r["label"].get<std::string>()) << " " << r["address"].get<std::string>()
-          << "\n"
+      out << "  " << pad_left(retained[i], wr) << "  " << pad_left(shares[i], wp) << "  "
+          << pad_left(sizes[i], ws) << "  " << report::safe_text(r["label"].get<std::string>())
+          << " " << r["address"].get<std::string>() << "\n"
           << "  " << std::string(wr + wp + ws + 6, ' ') << "held by " << chain_text(r) << "\n";
       ++i;
     }
@@ -264,12 +272,13 @@ void render_text(const Json& j, std::ostream& out) {
     wp = std::max(wp, shares.back().size());
     wc = std::max(wc, counts.back().size());
   }
-  out << "  " << pad_left("retained", wr) << "  " << pad_left("share", wp) << "  " << pad_left("objects", wc)
-      << "  " << by << "\n";
+  out << "  " << pad_left("retained", wr) << "  " << pad_left("share", wp) << "  "
+      << pad_left("objects", wc) << "  " << by << "\n";
   size_t i = 0;
   for (const Json& r : j["top"]) {
-    out << "  " << pad_left(retained[i], wr) << "  " << pad_left(shares[i], wp) << "  " << pad_left(counts[i], wc)
-        << "  " << report::safe_text(r["label"].get<std::string>()) << "\n";
+    out << "  " << pad_left(retained[i], wr) << "  " << pad_left(shares[i], wp) << "  "
+        << pad_left(counts[i], wc) << "  " << report::safe_text(r["label"].get<std::string>())
+        << "\n";
     ++i;
   }
   out << "\n  (objects: outermost objects of the label; nested ones are counted inside them)\n";
@@ -278,14 +287,16 @@ void render_text(const Json& j, std::ostream& out) {
 }  // namespace
 
 int run_top(const std::vector<std::string>& args) {
-  VerbParser parser("top",
-                    "[-n N] [--by object|type|site] [options] FILE\n"
-                    "The objects (or labels) with the largest retained sizes: what going away would free.");
+  VerbParser parser(
+      "top",
+      "[-n N] [--by object|type|site] [options] FILE\n"
+      "The objects (or labels) with the largest retained sizes: what going away would free.");
   std::string by = "object";
   uint64_t limit = 20;
-  parser.options().add_options()
-      ("by", boost::program_options::value(&by)->default_value("object"), "rank objects, or labels by type or site")
-      ("limit,n", boost::program_options::value<uint64_t>(&limit)->default_value(20), "show N rows (0: all)");
+  parser.options().add_options()("by", boost::program_options::value(&by)->default_value("object"),
+                                 "rank objects, or labels by type or site")(
+      "limit,n", boost::program_options::value<uint64_t>(&limit)->default_value(20),
+      "show N rows (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   if (by != "object" && by != "type" && by != "site")
@@ -305,8 +316,10 @@ int run_top(const std::vector<std::string>& args) {
   j["live_bytes"] = tree.retained[kSuperRoot];
   j["top"] = by == "object" ? by_object(s, labels, tree, limit, binary.get())
                             : by_label(s, labels, tree, by == "site", limit);
-  if (options.format == OutputFormat::kJson) std::cout << report::to_text(j);
-  else render_text(j, std::cout);
+  if (options.format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render_text(j, std::cout);
   return kExitOk;
 }
 

@@ -19,10 +19,10 @@
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
-#include "heapwalk/symbols/elf_symbols.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
+#include "heapwalk/symbols/elf_symbols.h"
 #include "src/cli/common_options.h"
 #include "src/cli/verb.h"
 
@@ -65,11 +65,11 @@ int run_unreachable(const std::vector<std::string>& args) {
                     "What the next garbage collection would free, largest groups first.");
   uint64_t limit = 20;
   std::string by = "type";
-  parser.options().add_options()
-      ("by", boost::program_options::value(&by)->default_value("type"),
-       "group by type (the best label: type, else allocation site, else size), site or size")
-      ("limit", boost::program_options::value<uint64_t>(&limit)->default_value(20),
-       "show the N groups with the most bytes (0: all)");
+  parser.options().add_options()(
+      "by", boost::program_options::value(&by)->default_value("type"),
+      "group by type (the best label: type, else allocation site, else size), site or size")(
+      "limit", boost::program_options::value<uint64_t>(&limit)->default_value(20),
+      "show the N groups with the most bytes (0: all)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   if (by != "type" && by != "site" && by != "size")
@@ -91,7 +91,8 @@ int run_unreachable(const std::vector<std::string>& args) {
     std::string key;
     if (by == "size") {
       char padded[24];  // zero-padded so that the map orders sizes numerically
-      std::snprintf(padded, sizeof padded, "%020llu", static_cast<unsigned long long>(snapshot.size(v)));
+      std::snprintf(padded, sizeof padded, "%020llu",
+                    static_cast<unsigned long long>(snapshot.size(v)));
       key = padded;
     } else if (by == "site" && labels.site(v)) {
       key = labels.site(v)->label();
@@ -136,8 +137,10 @@ int run_unreachable(const std::vector<std::string>& args) {
     report::Json list = report::Json::array();
     for (size_t i = 0; i < shown; ++i) {
       report::Json row;
-      if (by == "size") row["size"] = groups[i].size;
-      else row["label"] = groups[i].label;
+      if (by == "size")
+        row["size"] = groups[i].size;
+      else
+        row["label"] = groups[i].label;
       row["count"] = groups[i].count;
       row["bytes"] = groups[i].bytes;
       list.push_back(std::move(row));
@@ -145,8 +148,8 @@ int run_unreachable(const std::vector<std::string>& args) {
     json["groups"] = std::move(list);
     json["groups_omitted"] = {{"groups", rest.size}, {"count", rest.count}, {"bytes", rest.bytes}};
     json["span_bitmap_records"] = {{"objects", snapshot.phantom_count()},
-                        {"bytes", snapshot.phantom_bytes()},
-                        {"explanation", kPhantomExplanation}};
+                                   {"bytes", snapshot.phantom_bytes()},
+                                   {"explanation", kPhantomExplanation}};
     json["caveats"] = notes;
     std::cout << report::to_text(json) << "\n";
     return kExitOk;
@@ -172,8 +175,8 @@ int run_unreachable(const std::vector<std::string>& args) {
     char line[96];
     const bool sizes = by == "size";
     const int first = sizes ? 14 : 0;  // the slot-size column, absent for labels
-    std::snprintf(line, sizeof line, "%*s %12s %12s %8s", first, sizes ? "slot size" : "", "objects",
-                  "bytes", "share");
+    std::snprintf(line, sizeof line, "%*s %12s %12s %8s", first, sizes ? "slot size" : "",
+                  "objects", "bytes", "share");
     std::cout << line << (sizes ? "" : "  label") << "\n";
     auto row = [&](const std::string& name, uint64_t objects, uint64_t bytes) {
       std::snprintf(line, sizeof line, "%*s %12s %12s %8s", first, sizes ? name.c_str() : "",

@@ -20,7 +20,8 @@ std::string_view package_of(std::string_view function) {
 }
 
 bool is_runtime(std::string_view pkg) {
-  return pkg == "runtime" || pkg.starts_with("runtime/internal/") || pkg.starts_with("internal/runtime/");
+  return pkg == "runtime" || pkg.starts_with("runtime/internal/") ||
+         pkg.starts_with("internal/runtime/");
 }
 
 bool is_std(std::string_view pkg) {
@@ -56,7 +57,7 @@ struct TypeInfo {
   std::string dump_name;  // as the type record has it ("" without a record)
   uint64_t size = 0;
   bool recorded = false;
-  uint32_t index = 0;   // into type_names_, 0 = names nothing
+  uint32_t index = 0;  // into type_names_, 0 = names nothing
   bool from_binary = false;
 };
 
@@ -76,7 +77,9 @@ std::string merge_names(const std::string& dump, const std::string& exe) {
 
 }  // namespace
 
-std::string AllocSite::label() const { return caller == allocator ? allocator : allocator + " <- " + caller; }
+std::string AllocSite::label() const {
+  return caller == allocator ? allocator : allocator + " <- " + caller;
+}
 
 std::string Labels::label(const Snapshot& s, ObjectId id) const {
   if (type_of_[id]) return type_names_[type_of_[id]];
@@ -138,7 +141,8 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
   const bool headers = s.go_version().at_least(1, 22);
   const uint64_t header_min = 8ull * ptr * ptr;
   auto has_header = [&](ObjectId id) {
-    if (!headers || s.size(id) <= header_min || s.size(id) > kMaxHeaderSlot || s.is_phantom(id)) return false;
+    if (!headers || s.size(id) <= header_min || s.size(id) > kMaxHeaderSlot || s.is_phantom(id))
+      return false;
     std::span<const uint8_t> body = s.contents(id);
     uint64_t fields_at = static_cast<uint64_t>(body.data() - in.data()) + body.size();
     return fields_at < in.size() && in[fields_at] != 0;
@@ -150,8 +154,8 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     if (binary && binary->pointer_elem(iface_type) == header_type) return true;
     auto h = types.find(header_type), i = types.find(iface_type);
     std::string hn = h != types.end() && h->second.index ? L.type_names_[h->second.index]
-                     : binary                             ? binary->type_name(header_type)
-                                                          : std::string();
+                     : binary                            ? binary->type_name(header_type)
+                                                         : std::string();
     if (hn.empty() || i == types.end()) return false;
     if (i->second.index && L.type_names_[i->second.index] == "*" + hn) return true;
     // A truncated pointer type "pkg." and a header type "pkg.T".
@@ -164,13 +168,17 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     if (it != types.end()) return {it->second.index, it->second.from_binary};
     return {0, false};
   };
-  auto apply = [&](ObjectId id, uint64_t type, TypeSource source, uint32_t index, bool from_binary) {
+  auto apply = [&](ObjectId id, uint64_t type, TypeSource source, uint32_t index,
+                   bool from_binary) {
     if (!index || s.is_phantom(id)) return;
     if (type_addr[id] == 0) {
       type_addr[id] = type;
       L.type_of_[id] = index;
       L.source_[id] = source;
-      if (source == TypeSource::kMallocHeader) ++c.by_header; else ++c.by_interface;
+      if (source == TypeSource::kMallocHeader)
+        ++c.by_header;
+      else
+        ++c.by_interface;
       if (from_binary) ++c.by_binary;
       return;
     }
@@ -222,7 +230,8 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
   const GraphView g = s.view();
   for (ObjectId v = 1; v < V; ++v) {
     if (s.is_phantom(v)) continue;
-    const uint64_t first_field = has_header(v) ? 2 * ptr : ptr;  // word 0 is the header, not a type word
+    const uint64_t first_field =
+        has_header(v) ? 2 * ptr : ptr;  // word 0 is the header, not a type word
     for (uint32_t e = g.rowstart[v]; e < g.rowstart[v + 1]; ++e) {
       uint64_t o = s.edge_offset(e);
       if (o < first_field) continue;

@@ -39,7 +39,8 @@ MarkResult mark(const Snapshot& snapshot, uint32_t root_kind_mask) {
     // Super-root edges follow root order, so one kind's edges are contiguous.
     const auto kind = static_cast<uint32_t>(roots[snapshot.edge_offset(e)].kind);
     const bool wanted = kind < 32 && ((root_kind_mask >> kind) & 1);
-    for (; e < root_end_edge && static_cast<uint32_t>(roots[snapshot.edge_offset(e)].kind) == kind; ++e) {
+    for (; e < root_end_edge && static_cast<uint32_t>(roots[snapshot.edge_offset(e)].kind) == kind;
+         ++e) {
       const uint32_t v = g.targets[e];
       if (wanted && test_and_set(v)) {
         r.first_root[v] = static_cast<uint8_t>(kind);

@@ -6,8 +6,7 @@ namespace heapwalk {
 
 std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
                                         const DominatorChildren& children, uint32_t root,
-                                        std::span<const uint32_t> group_of,
-                                        uint32_t group_count) {
+                                        std::span<const uint32_t> group_of, uint32_t group_count) {
   if (group_of.size() != tree.idom.size())
     throw std::invalid_argument("retained_by_group: one group per vertex expected");
   std::vector<uint64_t> retained(group_count, 0);

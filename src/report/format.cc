@@ -20,8 +20,11 @@ std::string bytes_human(uint64_t bytes) {
     ++unit;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v,
-                kUnits[unit]);
+  std::snprintf(buf, sizeof buf,
+                v < 10    ? "%.2f %s"
+                : v < 100 ? "%.1f %s"
+                          : "%.0f %s",
+                v, kUnits[unit]);
   return buf;
 }
 
@@ -39,7 +42,8 @@ std::string count(uint64_t n) {
 std::string percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "-";
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  std::snprintf(buf, sizeof buf, "%.1f%%",
+                100.0 * static_cast<double>(part) / static_cast<double>(whole));
   return buf;
 }
 

@@ -74,7 +74,11 @@ void ElfSymbols::parse() {
   std::span<const uint8_t> f = input_->bytes();
   const uint64_t n = f.size();
   if (n < kEhdrSize) fail(n, "file too short for an ELF header (" + std::to_string(n) + " bytes)");
-  if (std::memcmp(f.data(), "\x7f" "ELF", 4) != 0) fail(0, "no ELF magic");
+  if (std::memcmp(f.data(),
+                  "\x7f"
+                  "ELF",
+                  4) != 0)
+    fail(0, "no ELF magic");
   if (f[4] != 2) fail(4, "not a 64-bit ELF file (class " + std::to_string(f[4]) + ")");
   if (f[5] != 1) fail(5, "not a little-endian ELF file");
   pie_ = le(&f[16], 2) == kEtDyn;
@@ -83,16 +87,19 @@ void ElfSymbols::parse() {
   uint64_t shnum = le(&f[60], 2);
   uint64_t shstrndx = le(&f[62], 2);
   if (shoff == 0) fail(40, "no section header table");
-  if (shentsize != kShdrSize) fail(58, "section header size " + std::to_string(shentsize) + ", expected 64");
+  if (shentsize != kShdrSize)
+    fail(58, "section header size " + std::to_string(shentsize) + ", expected 64");
   auto header_at = [&](uint64_t i, uint64_t field_offset) -> uint64_t {
     uint64_t at = shoff + i * kShdrSize;
     if (shoff > n || i > (n - shoff) / kShdrSize || n - shoff - i * kShdrSize < kShdrSize)
-      fail(at + field_offset, "section header " + std::to_string(i) + " lies past the end of the file");
+      fail(at + field_offset,
+           "section header " + std::to_string(i) + " lies past the end of the file");
     return at;
   };
   if (shnum == 0) shnum = le(&f[header_at(0, 32) + 32], 8);  // extended numbering
   if (shstrndx == 0xffff) shstrndx = le(&f[header_at(0, 40) + 40], 4);
-  if (shnum > (n - std::min(n, shoff)) / kShdrSize) fail(60, "section header table lies past the end of the file");
+  if (shnum > (n - std::min(n, shoff)) / kShdrSize)
+    fail(60, "section header table lies past the end of the file");
   if (shstrndx >= shnum) fail(62, "section name table index out of range");
 
   struct Raw {
@@ -104,16 +111,23 @@ void ElfSymbols::parse() {
   for (uint64_t i = 0; i < shnum; ++i) {
     uint64_t h = header_at(i, 0);
     const uint8_t* p = &f[h];
-    raw[i] = {static_cast<uint32_t>(le(p, 4)), static_cast<uint32_t>(le(p + 4, 4)),
-              static_cast<uint32_t>(le(p + 40, 4)), le(p + 8, 8), le(p + 16, 8), le(p + 24, 8),
-              le(p + 32, 8), le(p + 56, 8), h};
+    raw[i] = {static_cast<uint32_t>(le(p, 4)),
+              static_cast<uint32_t>(le(p + 4, 4)),
+              static_cast<uint32_t>(le(p + 40, 4)),
+              le(p + 8, 8),
+              le(p + 16, 8),
+              le(p + 24, 8),
+              le(p + 32, 8),
+              le(p + 56, 8),
+              h};
     if (raw[i].type != kShtNobits && raw[i].type != 0 &&
         (raw[i].offset > n || raw[i].size > n - raw[i].offset))
       fail(h + 24, "section " + std::to_string(i) + " lies past the end of the file");
   }
   const Raw& shstr = raw[shstrndx];
   auto string_in = [&](const Raw& table, uint64_t index, uint64_t field) -> std::string_view {
-    if (index >= table.size) fail(field, "string index " + std::to_string(index) + " outside its table");
+    if (index >= table.size)
+      fail(field, "string index " + std::to_string(index) + " outside its table");
     const char* s = reinterpret_cast<const char*>(&f[table.offset + index]);
     const void* end = std::memchr(s, 0, table.size - index);
     if (!end) fail(field, "unterminated string in a string table");
@@ -130,9 +144,11 @@ void ElfSymbols::parse() {
   for (const Raw& r : raw)
     if (r.type == kShtSymtab) symtab = &r;
   if (!symtab) {
-    warnings_.push_back(input_->name() + " has no symbol table (stripped?): globals and types cannot be named");
+    warnings_.push_back(input_->name() +
+                        " has no symbol table (stripped?): globals and types cannot be named");
   } else {
-    if (symtab->entsize != kSymSize) fail(symtab->header + 56, "symbol size " + std::to_string(symtab->entsize));
+    if (symtab->entsize != kSymSize)
+      fail(symtab->header + 56, "symbol size " + std::to_string(symtab->entsize));
     if (symtab->link >= shnum || raw[symtab->link].type != kShtStrtab)
       fail(symtab->header + 40, "symbol table's string table index is not a string table");
     const Raw& strtab = raw[symtab->link];
@@ -166,7 +182,8 @@ std::optional<ElfSymbols::Section> ElfSymbols::section(std::string_view name) co
 
 std::span<const uint8_t> ElfSymbols::bytes_at(uint64_t a, uint64_t n) const {
   for (const Section& s : sections_) {
-    if (s.nobits || a < s.address || a - s.address > s.size || s.size - (a - s.address) < n) continue;
+    if (s.nobits || a < s.address || a - s.address > s.size || s.size - (a - s.address) < n)
+      continue;
     return input_->bytes().subspan(s.offset + (a - s.address), n);
   }
   return {};
@@ -227,7 +244,9 @@ void ElfSymbols::read_type_symbols() {
     types_begin_ = b->address;
     types_end_ = e->address;
   } else if (!symbols_.empty()) {
-    warnings_.push_back(input_->name() + ": no runtime.types/runtime.etypes symbols: type names come only from type symbols");
+    warnings_.push_back(
+        input_->name() +
+        ": no runtime.types/runtime.etypes symbols: type names come only from type symbols");
   }
   if (types_end_ && go_minor_ != 0 && (go_minor_ < 17 || go_minor_ > 25))
     warnings_.push_back(input_->name() + ": built with " + go_version_ +
@@ -269,7 +288,8 @@ const ElfSymbols::Symbol* ElfSymbols::find_symbol(std::string_view name) const {
 }
 
 std::string ElfSymbols::decode_type_name(uint64_t a) const {
-  if (!types_end_ || a < types_begin_ || a >= types_end_ || types_end_ - a < kTypeHeaderSize) return "";
+  if (!types_end_ || a < types_begin_ || a >= types_end_ || types_end_ - a < kTypeHeaderSize)
+    return "";
   auto t = bytes_at(a, kTypeHeaderSize);
   if (t.empty()) return "";
   uint8_t tflag = t[kTypeTflagOff];
@@ -304,7 +324,8 @@ std::string ElfSymbols::decode_type_name(uint64_t a) const {
 
 std::string ElfSymbols::type_name(uint64_t runtime_address) const {
   uint64_t a = runtime_address - static_cast<uint64_t>(bias_);
-  auto it = std::lower_bound(type_symbols_.begin(), type_symbols_.end(), std::make_pair(a, std::string_view()));
+  auto it = std::lower_bound(type_symbols_.begin(), type_symbols_.end(),
+                             std::make_pair(a, std::string_view()));
   if (it != type_symbols_.end() && it->first == a) return std::string(it->second);
   return decode_type_name(a);
 }
@@ -331,10 +352,11 @@ BinaryMatch match_binary(const Snapshot& snapshot, ElfSymbols& binary) {
   const std::string& dump_version = f.params.go_version;
   m.go_version_matches = !binary.go_version().empty() && binary.go_version() == dump_version;
   if (!m.go_version_matches)
-    m.warnings.push_back(binary.path() + " was built with " +
-                         (binary.go_version().empty() ? std::string("an unknown Go version") : binary.go_version()) +
-                         " but the dump was written by " + dump_version +
-                         ": it may not be the program that wrote the dump");
+    m.warnings.push_back(
+        binary.path() + " was built with " +
+        (binary.go_version().empty() ? std::string("an unknown Go version") : binary.go_version()) +
+        " but the dump was written by " + dump_version +
+        ": it may not be the program that wrote the dump");
   auto data = binary.section(".data");
   auto bss = binary.section(".bss");
   int checked = 0, matched = 0;
@@ -347,11 +369,14 @@ BinaryMatch match_binary(const Snapshot& snapshot, ElfSymbols& binary) {
       binary.set_load_bias(static_cast<int64_t>(seg.start - sec->address));
       bias_set = true;
     }
-    if (seg.start == sec->address + static_cast<uint64_t>(binary.load_bias()) && seg.size == sec->size) ++matched;
+    if (seg.start == sec->address + static_cast<uint64_t>(binary.load_bias()) &&
+        seg.size == sec->size)
+      ++matched;
   }
   m.layout_matches = checked > 0 && matched == checked;
   if (!m.layout_matches)
-    m.warnings.push_back(binary.path() + " does not match the dump (its .data/.bss are not the dump's data/bss "
+    m.warnings.push_back(binary.path() +
+                         " does not match the dump (its .data/.bss are not the dump's data/bss "
                          "segments): not using it to name globals and types");
   for (const std::string& w : binary.warnings()) m.warnings.push_back(w);
   return m;

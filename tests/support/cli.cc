@@ -21,8 +21,8 @@ std::string shell_quote(const std::string& text) {
 
 CliRun run_heapwalk(const std::string& args) {
   static int serial = 0;
-  fs::path err_file = fs::temp_directory_path() / ("heapwalk_cli_" + std::to_string(::getpid()) + "_" +
-                                                   std::to_string(++serial) + ".stderr");
+  fs::path err_file = fs::temp_directory_path() / ("heapwalk_cli_" + std::to_string(::getpid()) +
+                                                   "_" + std::to_string(++serial) + ".stderr");
   std::string command = "cd " + shell_quote(source_dir().string()) + " && " +
                         shell_quote(heapwalk_binary().string()) + " " + args + " 2>" +
                         shell_quote(err_file.string());
@@ -55,7 +55,8 @@ std::string relative_dump(const DumpCase& c) {
 std::string sample_name(const DumpCase& c) { return c.name.substr(c.name.rfind('/') + 1); }
 
 nlohmann::json sample_truth(const std::string& sample) {
-  return nlohmann::json::parse(read_file(source_dir() / "samples/go" / sample / (sample + ".truth.json")));
+  return nlohmann::json::parse(
+      read_file(source_dir() / "samples/go" / sample / (sample + ".truth.json")));
 }
 
 bool updating_goldens() {
@@ -75,7 +76,8 @@ void compare_golden(const std::string& verb, const std::string& name, const std:
     return;
   }
   std::error_code ec;
-  if (!fs::exists(path, ec)) FAIL("no golden " << shown << ": generate it with HEAPWALK_UPDATE_GOLDEN=1");
+  if (!fs::exists(path, ec))
+    FAIL("no golden " << shown << ": generate it with HEAPWALK_UPDATE_GOLDEN=1");
   std::string golden = read_file(path);
   if (golden == actual) {
     SUCCEED();
@@ -92,10 +94,11 @@ void compare_golden(const std::string& verb, const std::string& name, const std:
     size_t e = s.find('\n', pos);
     return s.substr(b, e == std::string::npos ? std::string::npos : e - b);
   };
-  FAIL_CHECK("output differs from " << shown << " at line " << line << "\n  golden: " << line_at(golden, i)
-                                    << "\n  actual: " << line_at(actual, i) << "\n(golden " << golden.size()
-                                    << " bytes, actual " << actual.size()
-                                    << "; if intended: HEAPWALK_UPDATE_GOLDEN=1, then review git diff tests/golden)");
+  FAIL_CHECK("output differs from "
+             << shown << " at line " << line << "\n  golden: " << line_at(golden, i)
+             << "\n  actual: " << line_at(actual, i) << "\n(golden " << golden.size()
+             << " bytes, actual " << actual.size()
+             << "; if intended: HEAPWALK_UPDATE_GOLDEN=1, then review git diff tests/golden)");
 }
 
 void golden_all_samples(const std::string& verb, const std::string& args) {

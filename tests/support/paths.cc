@@ -40,14 +40,17 @@ std::vector<DumpCase> dumps_under(const fs::path& dir, const std::string& prefix
       }
     }
   }
-  std::sort(out.begin(), out.end(), [](const DumpCase& a, const DumpCase& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const DumpCase& a, const DumpCase& b) { return a.name < b.name; });
   return out;
 }
 
 }  // namespace
 
 std::vector<DumpCase> corpus_dumps() { return dumps_under(corpus_dir(), ""); }
-std::vector<DumpCase> sample_dumps() { return dumps_under(source_dir() / "samples" / "go", "sample/"); }
+std::vector<DumpCase> sample_dumps() {
+  return dumps_under(source_dir() / "samples" / "go", "sample/");
+}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -9,15 +9,15 @@
 
 namespace heapwalk::test {
 
-std::filesystem::path source_dir();          // the project checkout
-std::filesystem::path heapwalk_binary();     // the built CLI
+std::filesystem::path source_dir();       // the project checkout
+std::filesystem::path heapwalk_binary();  // the built CLI
 // ../shared/corpus, or empty when it is not there.
 std::filesystem::path corpus_dir();
 
 struct DumpCase {
-  std::string name;                 // "go1.19/reqctx", "sample/ctxleak"
-  std::filesystem::path dump;       // .heapdump.zst
-  std::filesystem::path truth;      // .truth.json (may not exist)
+  std::string name;             // "go1.19/reqctx", "sample/ctxleak"
+  std::filesystem::path dump;   // .heapdump.zst
+  std::filesystem::path truth;  // .truth.json (may not exist)
 };
 std::vector<DumpCase> corpus_dumps();  // empty without the corpus
 std::vector<DumpCase> sample_dumps();  // samples/go/*/ in this checkout

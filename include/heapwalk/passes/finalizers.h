@@ -63,7 +63,7 @@ struct FinalizerAnalysis {
   // Registered finalizers whose object address lies in no object record.
   uint64_t unresolved = 0;
 
-  ObjectSet pending;                  // registered, object unreachable: runs at the next GC
+  ObjectSet pending;  // registered, object unreachable: runs at the next GC
   // Unreachable objects the next GC still keeps: the pending objects and the
   // garbage they reach (queued finalizers are roots). Freed only after the
   // finalizers have run, a collection or more later.

@@ -65,18 +65,20 @@ class ElfSymbols;  // symbols/elf_symbols.h
 enum class TypeSource : uint8_t { kNone = 0, kMallocHeader, kInterface };
 
 struct AllocSite {
-  std::string allocator;  // "context.WithCancel (context.go:232)": first frame not in package runtime
-  std::string caller;     // first frame outside runtime and the standard library; may equal allocator
+  std::string
+      allocator;       // "context.WithCancel (context.go:232)": first frame not in package runtime
+  std::string caller;  // first frame outside runtime and the standard library; may equal allocator
   std::string label() const;  // "allocator <- caller", or just allocator when they are the same
 };
 
 struct LabelCounts {
   uint64_t by_header = 0, by_interface = 0, by_site = 0;  // objects named by each source
-  uint64_t conflicts = 0;        // objects given two different types
-  uint64_t interior_skipped = 0; // interface words pointing inside a slot
+  uint64_t conflicts = 0;                                 // objects given two different types
+  uint64_t interior_skipped = 0;                          // interface words pointing inside a slot
   uint64_t samples_unresolved = 0;  // alloc samples not at an object's start (or start + 8)
   uint64_t by_binary = 0;           // ... of by_header/by_interface, names only the executable gave
-  uint64_t typed_live_bytes = 0, sited_live_bytes = 0, unnamed_live_bytes = 0;  // filled by callers with a mark
+  uint64_t typed_live_bytes = 0, sited_live_bytes = 0,
+           unnamed_live_bytes = 0;  // filled by callers with a mark
 };
 
 class Labels {
@@ -88,7 +90,9 @@ class Labels {
   uint32_t type_index(ObjectId id) const { return type_of_[id]; }
   TypeSource type_source(ObjectId id) const { return source_[id]; }
   // Allocation site (nullptr if unknown).
-  const AllocSite* site(ObjectId id) const { return site_of_[id] ? &sites_[site_of_[id]] : nullptr; }
+  const AllocSite* site(ObjectId id) const {
+    return site_of_[id] ? &sites_[site_of_[id]] : nullptr;
+  }
   uint32_t site_index(ObjectId id) const { return site_of_[id]; }
 
   // The one display label: type, else site ("[site] context.WithCancel ..."),

@@ -28,8 +28,8 @@
 namespace heapwalk {
 
 struct MarkResult {
-  std::vector<uint64_t> marked_bits;     // bit v set: object v is live (bit 0: super-root)
-  std::vector<uint8_t> first_root;       // RootKind that first reached v; 0xff if not live
+  std::vector<uint64_t> marked_bits;  // bit v set: object v is live (bit 0: super-root)
+  std::vector<uint8_t> first_root;    // RootKind that first reached v; 0xff if not live
   uint64_t live_objects = 0, live_bytes = 0;
   uint64_t unreachable_objects = 0, unreachable_bytes = 0;  // phantoms excluded
   std::array<uint64_t, kRootKindCount> live_bytes_by_root{};

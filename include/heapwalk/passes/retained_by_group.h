@@ -22,7 +22,6 @@ inline constexpr uint32_t kNoGroup = ~uint32_t{0};
 // Returns retained bytes per group.
 std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
                                         const DominatorChildren& children, uint32_t root,
-                                        std::span<const uint32_t> group_of,
-                                        uint32_t group_count);
+                                        std::span<const uint32_t> group_of, uint32_t group_count);
 
 }  // namespace heapwalk

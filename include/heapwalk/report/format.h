@@ -9,9 +9,9 @@
 
 namespace heapwalk::report {
 
-std::string hex(uint64_t value);             // "0xc000012000"
-std::string bytes_human(uint64_t bytes);     // "512 B", "1.5 KiB", "2.2 MiB"
-std::string count(uint64_t n);               // "12,345"
+std::string hex(uint64_t value);                     // "0xc000012000"
+std::string bytes_human(uint64_t bytes);             // "512 B", "1.5 KiB", "2.2 MiB"
+std::string count(uint64_t n);                       // "12,345"
 std::string percent(uint64_t part, uint64_t whole);  // "12.3%"
 // Text output: control characters and invalid UTF-8 become \xNN escapes.
 std::string safe_text(std::string_view s);

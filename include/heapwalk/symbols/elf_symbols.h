@@ -113,7 +113,7 @@ class ElfSymbols {
   int64_t bias_ = 0;
   std::string go_version_;
   std::vector<Section> sections_;
-  std::vector<Symbol> symbols_;  // sorted by (address, size descending)
+  std::vector<Symbol> symbols_;            // sorted by (address, size descending)
   mutable std::vector<uint32_t> by_name_;  // indexes into symbols_, sorted by name (lazy)
   std::vector<std::pair<uint64_t, std::string_view>> type_symbols_;  // ELF address -> "X" of type.X
   uint64_t types_begin_ = 0, types_end_ = 0;  // runtime.types .. runtime.etypes (ELF)
@@ -123,8 +123,8 @@ class ElfSymbols {
 
 // How well an executable fits a dump.
 struct BinaryMatch {
-  bool layout_matches = false;      // data/bss segments are the executable's .data/.bss
-  bool go_version_matches = false;  // runtime.buildVersion == the params record's version
+  bool layout_matches = false;        // data/bss segments are the executable's .data/.bss
+  bool go_version_matches = false;    // runtime.buildVersion == the params record's version
   std::vector<std::string> warnings;  // one line each, for stderr
 };
 
