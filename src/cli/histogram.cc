@@ -80,9 +80,9 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
     std::vector<uint64_t> weight(s.vertex_count(), 0);
     for (ObjectId id = 1; id < s.vertex_count(); ++id) weight[id] = s.size(id);
     const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
-    const std::vector<uint64_t> retained = retained_by_group(
-        tree, dominator_children(tree), kSuperRoot, group_of, static_cast<uint32_t>(rows.size()));
-    for (size_t i = 0; i < rows.size(); ++i) rows[i].retained = retained[i];
+    const GroupRetained retained = retained_by_group(tree, dominator_children(tree), kSuperRoot,
+                                                     group_of, static_cast<uint32_t>(rows.size()));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i].retained = retained.bytes[i];
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.label < b.label;

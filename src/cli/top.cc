@@ -33,6 +33,7 @@
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
+#include "heapwalk/passes/retained_by_group.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
@@ -161,29 +162,14 @@ Json by_object(const Snapshot& s, const Labels& labels, const DominatorTree& tre
 Json by_label(const Snapshot& s, const Labels& labels, const DominatorTree& tree, bool by_site,
               uint64_t limit) {
   const LabelIds ids = label_ids(s, labels, tree, by_site);
-  const DominatorChildren children = dominator_children(tree);
-  std::vector<uint32_t> active(ids.names.size(), 0);
-  std::vector<uint64_t> retained(ids.names.size(), 0), objects(ids.names.size(), 0);
-  // Events: (vertex << 1) | exit.
-  std::vector<uint64_t> stack{uint64_t{kSuperRoot} << 1};
-  while (!stack.empty()) {
-    uint64_t e = stack.back();
-    stack.pop_back();
-    auto v = static_cast<uint32_t>(e >> 1);
-    uint32_t k = ids.of[v];
-    if (e & 1) {
-      if (k) --active[k];
-      continue;
-    }
-    if (k) {
-      if (active[k]++ == 0) {
-        retained[k] += tree.retained[v];
-        ++objects[k];
-      }
-      stack.push_back(e | 1);
-    }
-    for (uint32_t c : children.of(v)) stack.push_back(uint64_t{c} << 1);
-  }
+  // Label 0 is "no label": outside every group.
+  std::vector<uint32_t> group_of(ids.of.begin(), ids.of.end());
+  for (uint32_t& g : group_of)
+    if (g == 0) g = kNoGroup;
+  const GroupRetained groups = retained_by_group(tree, dominator_children(tree), kSuperRoot,
+                                                 group_of, static_cast<uint32_t>(ids.names.size()));
+  const std::vector<uint64_t>& retained = groups.bytes;
+  const std::vector<uint64_t>& objects = groups.outermost;
   std::vector<uint32_t> order;
   for (uint32_t k = 1; k < ids.names.size(); ++k) order.push_back(k);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {

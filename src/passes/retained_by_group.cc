@@ -4,12 +4,14 @@
 
 namespace heapwalk {
 
-std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
-                                        const DominatorChildren& children, uint32_t root,
-                                        std::span<const uint32_t> group_of, uint32_t group_count) {
+GroupRetained retained_by_group(const DominatorTree& tree, const DominatorChildren& children,
+                                uint32_t root, std::span<const uint32_t> group_of,
+                                uint32_t group_count) {
   if (group_of.size() != tree.idom.size())
     throw std::invalid_argument("retained_by_group: one group per vertex expected");
-  std::vector<uint64_t> retained(group_count, 0);
+  GroupRetained out;
+  out.bytes.assign(group_count, 0);
+  out.outermost.assign(group_count, 0);
   std::vector<uint32_t> open(group_count, 0);  // ancestors of the current vertex in each group
   // Explicit stack of (vertex, next child index); a vertex's group is opened
   // on entry and closed when its last child is done.
@@ -17,7 +19,10 @@ std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
   auto enter = [&](uint32_t v) {
     uint32_t g = group_of[v];
     if (g != kNoGroup) {
-      if (open[g] == 0) retained[g] += tree.retained[v];
+      if (open[g] == 0) {
+        out.bytes[g] += tree.retained[v];
+        ++out.outermost[g];
+      }
       ++open[g];
     }
     stack.push_back({v, 0});
@@ -35,7 +40,7 @@ std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
     if (g != kNoGroup) --open[g];
     stack.pop_back();
   }
-  return retained;
+  return out;
 }
 
 }  // namespace heapwalk

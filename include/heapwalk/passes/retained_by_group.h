@@ -18,10 +18,14 @@ namespace heapwalk {
 
 inline constexpr uint32_t kNoGroup = ~uint32_t{0};
 
+struct GroupRetained {
+  std::vector<uint64_t> bytes;      // retained bytes per group
+  std::vector<uint64_t> outermost;  // members with no ancestor in the same group
+};
+
 // group_of[v] in [0, group_count) or kNoGroup; the walk starts at `root`.
-// Returns retained bytes per group.
-std::vector<uint64_t> retained_by_group(const DominatorTree& tree,
-                                        const DominatorChildren& children, uint32_t root,
-                                        std::span<const uint32_t> group_of, uint32_t group_count);
+GroupRetained retained_by_group(const DominatorTree& tree, const DominatorChildren& children,
+                                uint32_t root, std::span<const uint32_t> group_of,
+                                uint32_t group_count);
 
 }  // namespace heapwalk
