@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "heapwalk/report/format.h"
+#include "heapwalk/word.h"
 
 namespace heapwalk {
 
@@ -18,14 +19,7 @@ uint64_t Snapshot::word(ObjectId id, uint64_t offset) const {
   const uint32_t n = facts_.params.pointer_size;
   const ObjectRecord& o = objects_[id];
   if (offset > o.size || o.size - offset < n) return 0;
-  const uint8_t* p = input_.bytes().data() + o.contents_offset + offset;
-  uint64_t v = 0;
-  if (!facts_.params.big_endian) {
-    for (uint32_t i = n; i-- > 0;) v = (v << 8) | p[i];
-  } else {
-    for (uint32_t i = 0; i < n; ++i) v = (v << 8) | p[i];
-  }
-  return v;
+  return read_word(input_.bytes().data() + o.contents_offset + offset, n, facts_.params.big_endian);
 }
 
 ObjectId Snapshot::find(uint64_t address) const {

@@ -8,19 +8,10 @@
 
 #include "heapwalk/error.h"
 #include "heapwalk/snapshot.h"
+#include "heapwalk/word.h"
 
 namespace heapwalk {
 namespace {
-
-uint64_t read_word(const uint8_t* p, uint32_t size, bool big_endian) {
-  uint64_t v = 0;
-  if (!big_endian) {
-    for (uint32_t i = size; i-- > 0;) v = (v << 8) | p[i];
-  } else {
-    for (uint32_t i = 0; i < size; ++i) v = (v << 8) | p[i];
-  }
-  return v;
-}
 
 // Decodes a fieldlist the reader already validated: (kind 1, offset) pairs
 // ending with kind 0.

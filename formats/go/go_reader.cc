@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "heapwalk/error.h"
+#include "heapwalk/word.h"
 
 namespace heapwalk::go {
 namespace {
@@ -85,16 +86,6 @@ class Cursor {
   uint64_t end_;
   uint64_t pos_;
 };
-
-uint64_t read_word(const uint8_t* p, uint32_t size, bool big_endian) {
-  uint64_t v = 0;
-  if (!big_endian) {
-    for (uint32_t i = size; i-- > 0;) v = (v << 8) | p[i];
-  } else {
-    for (uint32_t i = 0; i < size; ++i) v = (v << 8) | p[i];
-  }
-  return v;
-}
 
 class Reader {
  public:

@@ -92,6 +92,15 @@ std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snap
   return binary;
 }
 
+int print_result(OutputFormat format, const report::Json& j,
+                 void (*render)(const report::Json&, std::ostream&)) {
+  if (format == OutputFormat::kJson)
+    std::cout << report::to_text(j);
+  else
+    render(j, std::cout);
+  return kExitOk;
+}
+
 uint64_t parse_size(const std::string& text) {
   size_t used = 0;
   double value = 0;

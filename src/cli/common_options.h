@@ -5,9 +5,11 @@
 #include <boost/program_options.hpp>
 #include <iosfwd>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "heapwalk/report/json.h"
 #include "heapwalk/snapshot.h"
 #include "heapwalk/symbols/elf_symbols.h"
 
@@ -50,6 +52,12 @@ class VerbParser {
 // line on `warnings`. Throws InputError when the file is not a usable ELF.
 std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snapshot& snapshot,
                                         std::ostream& warnings);
+
+// Writes a verb's result to stdout: the JSON itself for --format json, else
+// the text `render` makes of it (verbs build JSON first so text and JSON can
+// never disagree). Returns kExitOk.
+int print_result(OutputFormat format, const report::Json& j,
+                 void (*render)(const report::Json&, std::ostream&));
 
 // Parses "512MiB", "1.5GB", "4096": bytes. Throws UsageError.
 uint64_t parse_size(const std::string& text);

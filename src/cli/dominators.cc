@@ -51,8 +51,9 @@ double share(uint64_t part, uint64_t whole) {
   return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
-Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, ObjectId top,
-           uint64_t max_depth, uint64_t min_bytes, const ElfSymbols* binary) {
+Json build(const Snapshot& s, const std::string& file, const Labels& labels,
+           const DominatorTree& tree, ObjectId top, uint64_t max_depth, uint64_t min_bytes,
+           const ElfSymbols* binary) {
   const DominatorChildren children = dominator_children(tree);
   const uint64_t live = tree.retained[kSuperRoot];
   std::unordered_map<ObjectId, size_t> root_of;  // first root entry per object
@@ -101,6 +102,7 @@ Json build(const Snapshot& s, const Labels& labels, const DominatorTree& tree, O
   }
   Json j;
   j["schema"] = report::kJsonSchema;
+  j["file"] = file;
   j["live_bytes"] = live;
   j["min_bytes"] = min_bytes;
   j["depth"] = max_depth;
@@ -189,17 +191,8 @@ int run_dominators(const std::vector<std::string>& args) {
   uint64_t min_bytes = min_bytes_text.empty() ? std::max<uint64_t>(1, tree.retained[top] / 100)
                                               : parse_size(min_bytes_text);
   const Labels labels = compute_labels(s, binary.get());
-  Json body = build(s, labels, tree, top, depth, min_bytes, binary.get());
-  Json j;
-  j["schema"] = report::kJsonSchema;
-  j["file"] = options.files.front();
-  for (auto& [k, v] : body.items())
-    if (k != "schema") j[k] = v;
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+  const Json j = build(s, options.files.front(), labels, tree, top, depth, min_bytes, binary.get());
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

@@ -133,7 +133,7 @@ struct Group {
   std::unordered_map<std::string, uint64_t> labels;
 };
 
-Json build(const Snapshot& s, const Labels& labels) {
+Json build(const Snapshot& s, const std::string& file, const Labels& labels) {
   const DumpFacts& f = s.facts();
   const GoroutineGraph gg = goroutine_graph(s);
   const auto vertices = static_cast<uint32_t>(gg.rowstart.size() - 1);
@@ -228,6 +228,7 @@ Json build(const Snapshot& s, const Labels& labels) {
   }
   Json j;
   j["schema"] = report::kJsonSchema;
+  j["file"] = file;
   j["live_bytes"] = tree.retained[kSuperRoot];
   j["goroutines"] = f.goroutines.size();
   j["groups"] = std::move(list);
@@ -291,17 +292,8 @@ int run_goroutines(const std::vector<std::string>& args) {
     throw UsageError("goroutines: the dump was cut short: liveness is unknown");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   const Labels labels = compute_labels(s, binary.get());
-  Json body = build(s, labels);
-  Json j;
-  j["schema"] = report::kJsonSchema;
-  j["file"] = options.files.front();
-  for (auto& [k, v] : body.items())
-    if (k != "schema") j[k] = v;
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+  const Json j = build(s, options.files.front(), labels);
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

@@ -183,11 +183,7 @@ int run_histogram(const std::vector<std::string>& args) {
   MarkResult live;
   if (!all) live = mark(snapshot);
   Json j = build(snapshot, labels, all ? nullptr : &live, by, limit, options.files.front());
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

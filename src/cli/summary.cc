@@ -393,11 +393,7 @@ int run_summary(const std::vector<std::string>& args) {
   Snapshot snapshot = load_snapshot(options.files[0], options.load);
   std::unique_ptr<ElfSymbols> binary = open_binary(options, snapshot, std::cerr);
   Json j = build(snapshot, options.files[0], binary.get());
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

@@ -302,11 +302,7 @@ int run_top(const std::vector<std::string>& args) {
   j["live_bytes"] = tree.retained[kSuperRoot];
   j["top"] = by == "object" ? by_object(s, labels, tree, limit, binary.get())
                             : by_label(s, labels, tree, by == "site", limit);
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

@@ -5,6 +5,7 @@
 
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/symbols/elf_symbols.h"
+#include "heapwalk/word.h"
 
 namespace heapwalk {
 
@@ -99,11 +100,9 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
   L.site_of_.assign(V, 0);
   LabelCounts& c = L.counts_;
 
-  auto read_word = [&](uint64_t at) -> uint64_t {
+  auto word_at = [&](uint64_t at) -> uint64_t {
     if (at > in.size() || in.size() - at < ptr) return 0;
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < ptr; ++i) v = (v << 8) | in[at + (big_endian ? i : ptr - 1 - i)];
-    return v;
+    return read_word(in.data() + at, ptr, big_endian);
   };
 
   // Interned display names.
@@ -253,7 +252,7 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       continue;
     }
     if (r.offset > size) continue;
-    name_pointee(read_word(base + r.offset - ptr), r.value, r.target);
+    name_pointee(word_at(base + r.offset - ptr), r.value, r.target);
   }
 
   // 3. Allocation sites, deduplicated by label (buckets differ by size too).
