@@ -64,8 +64,16 @@ std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g) {
   return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : goroutine_status_name(g.status);
 }
 
+uint64_t goroutine_waited_at_least(const DumpFacts& facts, const GoroutineRecord& g) {
+  if (g.wait_since == 0 || g.wait_since > facts.latest_wait_since) return 0;
+  return facts.latest_wait_since - g.wait_since;
+}
+
 std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g) {
-  return "goroutine " + std::to_string(g.goid) + " [" + goroutine_state(facts, g) + "]";
+  std::string title = "goroutine " + std::to_string(g.goid) + " [" + goroutine_state(facts, g);
+  const uint64_t waited = goroutine_waited_at_least(facts, g);
+  if (waited >= 1'000'000'000) title += ", >= " + report::duration_floor(waited);
+  return title + "]";
 }
 
 std::string Snapshot::root_name(const Root& root) const {
