@@ -116,6 +116,11 @@ class Snapshot {
   // The object whose slot contains `address`, or kNoObject. O(1) expected
   // (page index) plus a short binary search.
   ObjectId find(uint64_t address) const;
+  // find() in bulk: targets[i] = find(addresses[i]). The same answers, but
+  // with the cache misses of many lookups in flight at once: on big heaps
+  // with scattered pointers each find() is two or three dependent misses,
+  // and resolving every pointer field is the build's dominant cost.
+  void find_many(std::span<const uint64_t> addresses, std::span<ObjectId> targets) const;
 
   const Graph& graph() const { return graph_; }
   GraphView view() const;
