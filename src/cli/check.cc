@@ -200,7 +200,7 @@ Json evaluate(Analysis& a, const Rule& rule, uint64_t top_n) {
   uint64_t value = 0;
   Evidence ev;
   // Evidence is gathered only when the rule fails (below); `collect` says how.
-  std::vector<ObjectId> matched;
+  std::vector<ObjectId> matched, retained_objects;
   switch (rule.measure) {
     case Measure::kLiveBytes: value = a.live().live_bytes; break;
     case Measure::kLiveObjects: value = a.live().live_objects; break;
@@ -221,9 +221,14 @@ Json evaluate(Analysis& a, const Rule& rule, uint64_t top_n) {
       } else {
         std::vector<uint8_t> in_set(s.vertex_count(), 0);
         for (ObjectId v : matched) in_set[v] = 1;
-        value = retained_by_set(s.view(), kSuperRoot, in_set, a.weight(), a.live().live_bytes,
-                                a.live().live_objects)
-                    .bytes;
+        const SetRetained kept = retained_by_set(s.view(), kSuperRoot, in_set, a.weight(),
+                                                 a.live().live_bytes, a.live().live_objects, true);
+        value = kept.bytes;
+        // Blame what the set holds (its members included), not only the members.
+        if (value > rule.limit) {
+          for (ObjectId v = 1; v < s.vertex_count(); ++v)
+            if (a.live().is_live(v) && !kept.was_reached(v)) retained_objects.push_back(v);
+        }
       }
       break;
     }
@@ -271,6 +276,11 @@ Json evaluate(Analysis& a, const Rule& rule, uint64_t top_n) {
           report::bytes_human(a.finalizers().immortal.bytes) + " in all)";
       break;
     case Measure::kRetained:
+      // Offenders: what the set retains by label; the path leads to a member.
+      ev.objects = std::move(retained_objects);
+      ev.path_target = *std::min_element(matched.begin(), matched.end());
+      ev.note = "offenders: what these objects retain together, themselves included";
+      break;
     case Measure::kBytes:
     case Measure::kCount: ev.objects = std::move(matched); break;
     case Measure::kGoroutines:
@@ -349,7 +359,8 @@ void render_text(const Json& j, std::ostream& out) {
     out << "      top offenders:\n";
     for (const Json& o : offenders) {
       if (o.contains("function"))
-        out << "        " << report::count(o["count"].get<uint64_t>()) << " goroutines ["
+        out << "        " << report::count(o["count"].get<uint64_t>())
+            << (o["count"].get<uint64_t>() == 1 ? " goroutine [" : " goroutines [")
             << report::safe_text(o["state"].get<std::string>()) << "] "
             << report::safe_text(o["function"].get<std::string>()) << "\n";
       else

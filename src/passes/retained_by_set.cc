@@ -6,7 +6,7 @@ namespace heapwalk {
 
 SetRetained retained_by_set(const GraphView& graph, uint32_t root, std::span<const uint8_t> in_set,
                             std::span<const uint64_t> weight, uint64_t reachable_bytes,
-                            uint64_t reachable_objects) {
+                            uint64_t reachable_objects, bool keep_reached) {
   const uint32_t n = graph.vertex_count;
   if (root >= n || in_set.size() != n || weight.size() != n)
     throw std::invalid_argument("retained_by_set: sizes do not match the graph");
@@ -30,7 +30,9 @@ SetRetained retained_by_set(const GraphView& graph, uint32_t root, std::span<con
   }
   if (bytes > reachable_bytes || objects > reachable_objects)
     throw std::invalid_argument("retained_by_set: reachable totals are smaller than a subset");
-  return {reachable_bytes - bytes, reachable_objects - objects};
+  SetRetained out{reachable_bytes - bytes, reachable_objects - objects, {}};
+  if (keep_reached) out.reached = std::move(seen);
+  return out;
 }
 
 }  // namespace heapwalk

@@ -31,6 +31,10 @@ namespace heapwalk {
 struct SetRetained {
   uint64_t bytes = 0;    // total weight retained by the set (its reachable members included)
   uint64_t objects = 0;  // vertices retained by the set (root never is)
+  // With keep_reached: bit v set iff v is reachable from root without the
+  // set; the retained vertices are the reachable ones whose bit is clear.
+  std::vector<uint64_t> reached;
+  bool was_reached(uint32_t v) const { return (reached[v >> 6] >> (v & 63)) & 1; }
 };
 
 // in_set[v] != 0 marks a member; weight[v] is v's own size. `reachable_bytes`
@@ -40,6 +44,6 @@ struct SetRetained {
 // weight.size() == vertex_count.
 SetRetained retained_by_set(const GraphView& graph, uint32_t root, std::span<const uint8_t> in_set,
                             std::span<const uint64_t> weight, uint64_t reachable_bytes,
-                            uint64_t reachable_objects);
+                            uint64_t reachable_objects, bool keep_reached = false);
 
 }  // namespace heapwalk
