@@ -41,6 +41,34 @@ ObjectId Snapshot::find(uint64_t address) const {
   return id;
 }
 
+void Snapshot::find_many(std::span<const uint64_t> addresses, std::span<ObjectId> targets) const {
+  // A three-stage software pipeline: kAhead lookups ahead, ask for the page
+  // index entry; kAhead / 2 ahead (that entry has arrived), ask for the first
+  // slot records it names; then the lookup itself finds both in cache.
+  constexpr size_t kAhead = 16;
+  const size_t count = addresses.size();
+  auto page_of = [&](uint64_t address) -> uint64_t {
+    if (address < page_base_) return ~uint64_t{0};
+    const uint64_t page = (address - page_base_) >> page_shift_;
+    return page + 1 < page_first_.size() ? page : ~uint64_t{0};
+  };
+  for (size_t i = 0; i < count; ++i) {
+    if (i + kAhead < count) {
+      const uint64_t page = page_of(addresses[i + kAhead]);
+      if (page != ~uint64_t{0}) __builtin_prefetch(&page_first_[page]);
+    }
+    if (i + kAhead / 2 < count) {
+      const uint64_t page = page_of(addresses[i + kAhead / 2]);
+      if (page != ~uint64_t{0}) {
+        const uint32_t first = std::max<uint32_t>(page_first_[page], 2) - 1;
+        __builtin_prefetch(&objects_[first]);
+        __builtin_prefetch(&objects_[first + 1]);
+      }
+    }
+    targets[i] = find(addresses[i]);
+  }
+}
+
 const char* goroutine_status_name(uint64_t status) {
   switch (status) {
     case 0: return "idle";
@@ -64,8 +92,16 @@ std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g) {
   return g.status == 4 && !g.wait_reason.empty() ? g.wait_reason : goroutine_status_name(g.status);
 }
 
+uint64_t goroutine_waited_at_least(const DumpFacts& facts, const GoroutineRecord& g) {
+  if (g.wait_since == 0 || g.wait_since > facts.latest_wait_since) return 0;
+  return facts.latest_wait_since - g.wait_since;
+}
+
 std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g) {
-  return "goroutine " + std::to_string(g.goid) + " [" + goroutine_state(facts, g) + "]";
+  std::string title = "goroutine " + std::to_string(g.goid) + " [" + goroutine_state(facts, g);
+  const uint64_t waited = goroutine_waited_at_least(facts, g);
+  if (waited >= 1'000'000'000) title += ", >= " + report::duration_floor(waited);
+  return title + "]";
 }
 
 std::string Snapshot::root_name(const Root& root) const {

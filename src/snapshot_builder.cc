@@ -208,8 +208,39 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
     targets.push_back(s.roots_[i].target);
     offsets.push_back(i);
   }
+  // Pointer fields are gathered a batch at a time and resolved together
+  // (Snapshot::find_many overlaps their cache misses); rowstart[id + 1]
+  // counts id's edges and becomes row starts by a prefix sum at the end.
+  const auto root_edges = static_cast<uint32_t>(targets.size());
+  constexpr size_t kBatch = 4096;
+  std::vector<uint64_t> batch_values;
+  std::vector<uint32_t> batch_offsets, batch_owners;
+  std::vector<ObjectId> batch_targets(kBatch);
+  batch_values.reserve(kBatch);
+  batch_offsets.reserve(kBatch);
+  batch_owners.reserve(kBatch);
+  auto flush = [&] {
+    const std::span<ObjectId> resolved(batch_targets.data(), batch_values.size());
+    s.find_many(batch_values, resolved);
+    for (size_t i = 0; i < batch_values.size(); ++i) {
+      const ObjectId target = resolved[i];
+      if (target == kNoObject) {
+        ++stats.unresolved;
+        continue;
+      }
+      const uint32_t owner = batch_owners[i];
+      ++stats.heap_edges;
+      if (batch_values[i] != objects[target].address) ++stats.interior;
+      if (target == owner) ++stats.self;
+      targets.push_back(target);
+      offsets.push_back(batch_offsets[i]);
+      ++rowstart[owner + 1];
+    }
+    batch_values.clear();
+    batch_offsets.clear();
+    batch_owners.clear();
+  };
   for (uint32_t id = 1; id <= n; ++id) {
-    rowstart[id] = static_cast<uint32_t>(targets.size());
     const uint8_t* contents = base + objects[id].contents_offset;
     FieldIterator fields = fields_of(id);
     for (uint64_t offset; fields.next(offset);) {
@@ -219,19 +250,16 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
         ++stats.nil;
         continue;
       }
-      ObjectId target = s.find(value);
-      if (target == kNoObject) {
-        ++stats.unresolved;
-        continue;
-      }
-      ++stats.heap_edges;
-      if (value != objects[target].address) ++stats.interior;
-      if (target == id) ++stats.self;
-      targets.push_back(target);
-      offsets.push_back(static_cast<uint32_t>(offset));
+      batch_values.push_back(value);
+      batch_offsets.push_back(static_cast<uint32_t>(offset));
+      batch_owners.push_back(id);
+      if (batch_values.size() == kBatch) flush();
     }
   }
-  rowstart[n + 1] = static_cast<uint32_t>(targets.size());
+  flush();
+  rowstart[0] = 0;
+  rowstart[1] = root_edges;  // the super-root's row holds the root edges
+  for (uint64_t id = 2; id <= uint64_t{n} + 1; ++id) rowstart[id] += rowstart[id - 1];
 
   // The CSR graph's storage is public in Boost (m_forward); moving our
   // arrays in avoids a second copy of every edge.

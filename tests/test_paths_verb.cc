@@ -184,6 +184,17 @@ TEST_CASE("paths: text, JSON and DOT goldens", "[paths][cli][golden]") {
       test::run_heapwalk(std::string("paths --type 'context.<pointer type>' ") + kCtxleak);
   REQUIRE(typed.status == 0);
   test::compare_golden("paths", "ctxleak.type.txt", typed.out);
+  // -k and finalizer notes: a finalizer's referent held only by it, and the
+  // plain end of a two-object cycle with one finalizer (truth.json roles
+  // finalizer_referent_unreachable/Y_target and cycle_one_finalizer/Q_plain).
+  const std::string fin = "samples/go/finalizers/finalizers.heapdump.zst";
+  for (const char* format : {"text", "json"}) {
+    const auto r = test::run_heapwalk("paths -k 3 --address 0xc00009bad0 --format " +
+                                      std::string(format) + " " + fin);
+    REQUIRE(r.status == 0);
+    test::compare_golden(
+        "paths", std::string("finalizers.k3.") + (format[0] == 't' ? "txt" : "json"), r.out);
+  }
 }
 
 TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
@@ -216,7 +227,7 @@ TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
 TEST_CASE("paths: usage errors exit 1", "[paths][cli]") {
   const std::string f = std::string(" ") + kCtxleak;
   for (const std::string args :
-       {"-k 2", "-k 0", "--type a --site b", "--address zz", "--address 0x10", "--largest 0",
+       {"-k 1001", "-k 0", "--type a --site b", "--address zz", "--address 0x10", "--largest 0",
         "--format xml", "--no-such-option"}) {
     INFO(args);
     const auto r = test::run_heapwalk("paths " + args + f);
@@ -224,5 +235,44 @@ TEST_CASE("paths: usage errors exit 1", "[paths][cli]") {
     CHECK(!r.err.empty());
   }
   CHECK(test::run_heapwalk("paths").status == 1);
-  CHECK(test::run_heapwalk("paths -k 2" + f).err.find("not yet supported") != std::string::npos);
+}
+
+TEST_CASE(
+    "paths -k: the parent context is held by both globals; its 2,000 children only through it",
+    "[paths][cli]") {
+  const json t = test::sample_truth("ctxleak");
+  const uint64_t parent = addr(t["parent_ctx"]);
+  // The parentCtx interface's data word is the global's second word; the
+  // parentCancel closure (a func value: the global points at the closure
+  // object, which captures the parent) is the other referrer.
+  const uint64_t ctx_data_word = addr(t["globals"]["main.parentCtx"]) + 8;
+  const uint64_t cancel_global = addr(t["globals"]["main.parentCancel"]);
+  const auto r =
+      test::run_heapwalk("paths -k 5 --format json --address " + hex(parent) + " " + kCtxleak);
+  REQUIRE(r.status == 0);
+  const json j = json::parse(r.out);
+  REQUIRE(j["paths"].size() == 2);  // two referrers, though -k allows five
+  const json& first = j["paths"][0];
+  CHECK(first["rank"] == 1);
+  CHECK(first["referrers"] == 2);
+  CHECK(first["referrers_through_target"] == t["leaked_count"]);  // each leaked child's Context
+  CHECK(addr(first["root"]["address"]) == ctx_data_word);
+  REQUIRE(first["hops"].size() == 1);
+  CHECK(addr(first["hops"][0]["address"]) == parent);
+  const json& second = j["paths"][1];
+  CHECK(second["rank"] == 2);
+  CHECK(!second.contains("referrers"));
+  CHECK(addr(second["root"]["address"]) == cancel_global);
+  REQUIRE(second["hops"].size() == 2);  // global -> closure -> parent
+  CHECK(addr(second["hops"][1]["address"]) == parent);
+  CHECK(second["hops"][1]["offset"] == 8);  // the closure's captured variable after its fn word
+
+  const auto text = test::run_heapwalk("paths -k 5 --address " + hex(parent) + " " + kCtxleak);
+  CHECK(text.out.find("2 referrers (and 2,000 reached only through it)") != std::string::npos);
+  CHECK(text.out.find("also held through another referrer (path 2):") != std::string::npos);
+  // -k 1 keeps the old shape: one path, no referrer count.
+  const json one = json::parse(
+      test::run_heapwalk("paths --format json --address " + hex(parent) + " " + kCtxleak).out);
+  CHECK(one["paths"].size() == 1);
+  CHECK(!one["paths"][0].contains("referrers"));
 }

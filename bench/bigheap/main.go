@@ -5,7 +5,7 @@
 // Everything is allocated iteratively (no recursion), so -objects can go to
 // 20,000,000 and beyond (a dump of several GB).
 //
-// Usage: bigheap [-objects N] OUT.heapdump
+// Usage: bigheap [-objects N] [-peers P] OUT.heapdump
 //
 // It writes OUT.heapdump and OUT.json (counts per structure, MemStats read
 // just before the dump, dump size) and prints a summary to stderr.
@@ -63,6 +63,14 @@ type Item struct {
 	Tag   *string
 }
 
+// Peer is a vertex of a random directed graph (-peers): four pointers to
+// peers chosen uniformly at random, the shape that defeats every cache
+// (40 bytes, a 48-byte slot).
+type Peer struct {
+	Out [4]*Peer
+	ID  int64
+}
+
 // Heap is everything the program keeps.
 type Heap struct {
 	Head, Tail *ListNode
@@ -72,6 +80,7 @@ type Heap struct {
 	Batches    [][]*Item
 	Buffers    [][]byte
 	Strings    []string
+	Peers      []*Peer
 }
 
 var (
@@ -242,11 +251,35 @@ func goroutines(k int, m int64) {
 	count("goroutine_list_nodes", int64(k)*m)
 }
 
+// buildPeers makes n peers, each pointing at four random peers. The slice
+// holding them is dropped once they are linked, except for every 1000th
+// peer, so most of the graph is reached only through random edges.
+func buildPeers(n int64) {
+	if n == 0 {
+		return
+	}
+	all := make([]*Peer, n)
+	for i := range all {
+		all[i] = &Peer{ID: int64(i)}
+	}
+	for _, p := range all {
+		for k := range p.Out {
+			p.Out[k] = all[rng.Int63n(n)]
+		}
+	}
+	for i := int64(0); i < n; i += 1000 {
+		heap.Peers = append(heap.Peers, all[i])
+	}
+	count("peers", n)
+	count("peer_edges", 4*n)
+}
+
 func main() {
 	objects := flag.Int64("objects", 3500000, "approximate number of heap objects to allocate")
+	peers := flag.Int64("peers", 0, "extra objects forming a random graph, four random pointers each")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: bigheap [-objects N] OUT.heapdump")
+		fmt.Fprintln(os.Stderr, "usage: bigheap [-objects N] [-peers P] OUT.heapdump")
 		os.Exit(2)
 	}
 	out := flag.Arg(0)
@@ -267,6 +300,7 @@ func main() {
 	buildStrings(n * 10 / 100)
 	garbage(n * 5 / 100)
 	goroutines(16, n/100/16)
+	buildPeers(*peers)
 	built := time.Since(start)
 
 	var ms runtime.MemStats

@@ -232,6 +232,7 @@ class Reader {
     g.system = cur_.boolean();
     g.background = cur_.boolean();
     g.wait_since = cur_.uvarint();
+    facts_.latest_wait_since = std::max(facts_.latest_wait_since, g.wait_since);
     g.wait_reason = cur_.string();
     g.ctxt = cur_.uvarint();
     g.m = cur_.uvarint();

@@ -234,6 +234,12 @@ struct DumpFacts {
   std::vector<TypeRecord> types;  // as written: may repeat
   std::vector<ItabRecord> itabs;
   std::vector<GoroutineRecord> goroutines;
+  // The largest goroutine wait_since: the start (nanotime) of the latest
+  // collection that found a goroutine blocked. The dump has no "now", but
+  // that collection ran before the dump, so for a goroutine blocked since an
+  // earlier one, latest_wait_since - wait_since is a lower bound of how long
+  // it has waited. 0 when no goroutine has a wait_since.
+  uint64_t latest_wait_since = 0;
   std::vector<FrameRecord> frames;
   std::vector<FinalizerRecord> finalizers;  // registered and queued
   std::vector<ThreadRecord> threads;

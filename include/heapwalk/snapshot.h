@@ -80,7 +80,14 @@ const char* goroutine_status_name(uint64_t status);
 // What a goroutine is doing: its wait reason when waiting, else its status;
 // "writing heap dump" for the goroutine that called WriteHeapDump.
 std::string goroutine_state(const DumpFacts& facts, const GoroutineRecord& g);
-// "goroutine 17 [chan receive]".
+// A lower bound of how long a blocked goroutine has waited, in nanoseconds:
+// DumpFacts::latest_wait_since - its wait_since (see there); 0 when the dump
+// cannot tell (not seen blocked by a collection, or blocked since the latest
+// one).
+uint64_t goroutine_waited_at_least(const DumpFacts& facts, const GoroutineRecord& g);
+// "goroutine 17 [chan receive]"; "goroutine 17 [chan receive, >= 12 min]"
+// when the dump shows it has waited at least a second (the way Go's own
+// traceback prints "[chan receive, 12 minutes]", but a lower bound).
 std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g);
 
 class Snapshot {
@@ -109,6 +116,11 @@ class Snapshot {
   // The object whose slot contains `address`, or kNoObject. O(1) expected
   // (page index) plus a short binary search.
   ObjectId find(uint64_t address) const;
+  // find() in bulk: targets[i] = find(addresses[i]). The same answers, but
+  // with the cache misses of many lookups in flight at once: on big heaps
+  // with scattered pointers each find() is two or three dependent misses,
+  // and resolving every pointer field is the build's dominant cost.
+  void find_many(std::span<const uint64_t> addresses, std::span<ObjectId> targets) const;
 
   const Graph& graph() const { return graph_; }
   GraphView view() const;

@@ -17,15 +17,17 @@
 // labels are the own sizes of the objects those goroutines dominate, by
 // display label (passes/labels.h).
 //
-// Waiting time: the dump has no "now", so no duration is shown. A nonzero
-// waitsince (nanotime when a collection found the goroutine blocked) only
-// says it has been blocked since before some collection; it is reported as
-// the number of such goroutines ("seen_blocked_by_gc").
+// Waiting time: the dump has no "now". A nonzero waitsince (nanotime at the
+// start of the first collection that found the goroutine blocked) says it
+// has been blocked since before that collection ("seen_blocked_by_gc" counts
+// such goroutines), and the latest such collection ran before the dump, so
+// the gap between the two is a lower bound of the wait ("waited_at_least_ns",
+// the longest in the group; see goroutine_waited_at_least in snapshot.h).
 //
 // JSON: {"schema":1, "file", "live_bytes", "goroutines", "groups":[{"count",
 // "status", "wait_reason", "state", "system", "stack":[innermost first],
-// "retained", "seen_blocked_by_gc", "goids":[first few], "top_labels":[{"label",
-// "bytes"}]}]}.
+// "retained", "seen_blocked_by_gc", "waited_at_least_ns", "goids":[first few],
+// "top_labels":[{"label", "bytes"}]}]}.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -129,6 +131,7 @@ struct Group {
   bool system = false;
   std::vector<std::string> stack;
   uint64_t count = 0, retained = 0, seen_blocked = 0;
+  uint64_t waited_at_least = 0;  // ns: the longest lower bound among its goroutines
   std::vector<uint64_t> goids;
   std::unordered_map<std::string, uint64_t> labels;
 };
@@ -171,6 +174,7 @@ Json build(const Snapshot& s, const std::string& file, const Labels& labels) {
     group_of[i] = static_cast<uint32_t>(it->second);
     ++gr.count;
     if (g.wait_since) ++gr.seen_blocked;
+    gr.waited_at_least = std::max(gr.waited_at_least, goroutine_waited_at_least(f, g));
     if (gr.goids.size() < kGoidsShown) gr.goids.push_back(g.goid);
     uint32_t gv = gg.first_goroutine + i;
     if (tree.reachable(gv)) gr.retained += tree.retained[gv];
@@ -223,6 +227,7 @@ Json build(const Snapshot& s, const std::string& file, const Labels& labels) {
                     {"stack", gr.stack},
                     {"retained", gr.retained},
                     {"seen_blocked_by_gc", gr.seen_blocked},
+                    {"waited_at_least_ns", gr.waited_at_least},
                     {"goids", gr.goids},
                     {"top_labels", std::move(tl)}});
   }
@@ -256,9 +261,15 @@ void render_text(const Json& j, std::ostream& out) {
       goids += (goids.empty() ? "" : " ") + std::to_string(id.get<uint64_t>());
     if (n > g["goids"].size()) goids += " ...";
     out << "  goids " << goids << "\n";
-    if (uint64_t b = g["seen_blocked_by_gc"].get<uint64_t>())
-      out << "  " << count(b)
-          << " of them waiting since a GC saw them blocked (the dump gives no duration)\n";
+    if (uint64_t b = g["seen_blocked_by_gc"].get<uint64_t>()) {
+      out << "  " << count(b) << (b == n ? (n == 1 ? " is" : " are") : " of them")
+          << " blocked since before a collection";
+      const uint64_t waited = g["waited_at_least_ns"].get<uint64_t>();
+      if (waited >= 1'000'000'000)
+        out << (n == 1 ? "" : "; the longest") << " for at least "
+            << report::duration_floor(waited);
+      out << "\n";
+    }
     const Json& stack = g["stack"];
     size_t shown = 0;
     for (const Json& fn : stack) {

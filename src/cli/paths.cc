@@ -25,27 +25,35 @@
 //
 // JSON: {"schema":1, "file", "selector":{"kind","value"}, "live_bytes",
 // "targets":{"count","bytes"}, "unreachable":{"count","bytes"},
-// "paths":[{"target":{"address","size","label","retained"?},
-//           "root":{"kind","name","address"?},
+// "paths":[{"target":{"address","size","label","retained"?}, "rank",
+//           "referrers"?, "root":{"kind","name","address"?,"note"?},
 //           "hops":[{"address","size","label","offset"}]}],
 // "merged":[{"count","bytes","root":{"kind","name"},"labels":[...]}]}.
 // hops run from the first object after the root to the target inclusive;
 // a hop's offset is the byte offset of the pointer field in the previous
 // object; for the first hop the root word's offset in its owner (segment,
 // frame, finalizer's object), null for roots that are not fields.
-// A root's "address" (data/bss only) is the runtime address of its word.
+// A root's "address" (data/bss only) is the runtime address of its word; its
+// "note" (finalizer roots only) says how the finalizer holds the path.
+// -k K: up to K paths per target (passes/referrer_paths.h): "rank" 1 is the
+// shortest path, ranks 2.. come through the target's other referrers; with
+// K > 1 the rank-1 path also carries "referrers", how many there are in all,
+// and "referrers_through_target", referrers reached only through the target
+// itself (a child context's back pointer), which give no path of their own.
 // "retained" appears when dominators were computed (--largest, default).
 // DOT: a digraph of the listed paths, nodes shared by address.
 #include <algorithm>
 #include <iostream>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_set>
 
 #include "common_options.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
+#include "heapwalk/passes/referrer_paths.h"
 #include "heapwalk/passes/root_paths.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
@@ -70,15 +78,33 @@ const Root& root_of_path(const Context& c, const std::vector<uint32_t>& path) {
   return c.s.roots()[c.s.edge_offset(path.front())];
 }
 
+// Why a finalizer root holds what it holds, in the runtime's terms
+// (passes/finalizers.h); "" for other roots.
+std::string finalizer_note(const Snapshot& s, const Root& r) {
+  if (r.kind != RootKind::kFinalizer && r.kind != RootKind::kQueuedFinalizer) return "";
+  const std::string of = r.owner < s.facts().finalizers.size()
+                             ? report::hex(s.facts().finalizers[r.owner].object)
+                             : std::string("its object");
+  if (r.kind == RootKind::kQueuedFinalizer)
+    return "held by a finalizer queued to run for " + of + ": freed once it has run";
+  if (r.role == RootRole::kFuncval)
+    return "held by the finalizer function registered for " + of +
+           ": alive while the finalizer stays registered";
+  return "held only through " + of + ", which has a finalizer: the runtime keeps what " + of +
+         " points at until that finalizer has run";
+}
+
 Json root_json(const Context& c, const Root& r) {
   Json j = {{"kind", root_kind_name(r.kind)}, {"name", root_name(c.s, r, c.binary)}};
   if (uint64_t a = root_address(c.s, r))
     j["address"] = report::hex(a);  // data/bss: the word's address
+  if (std::string note = finalizer_note(c.s, r); !note.empty()) j["note"] = std::move(note);
   return j;
 }
 
-Json path_json(const Context& c, ObjectId v) {
-  const std::vector<uint32_t> edges = c.paths.path_to(v);
+// One path to v: `edges` as RootPaths::path_to gives them; `rank` 1 for the
+// shortest, 2.. for the alternatives through other referrers (-k).
+Json path_json(const Context& c, ObjectId v, const std::vector<uint32_t>& edges, size_t rank) {
   Json target = {{"address", report::hex(c.s.address(v))},
                  {"size", c.s.size(v)},
                  {"label", c.labels.label(c.s, v)}};
@@ -99,7 +125,25 @@ Json path_json(const Context& c, ObjectId v) {
       hop["offset"] = nullptr;
     hops.push_back(std::move(hop));
   }
-  return {{"target", std::move(target)}, {"root", root_json(c, root)}, {"hops", std::move(hops)}};
+  return {{"target", std::move(target)},
+          {"rank", rank},
+          {"root", root_json(c, root)},
+          {"hops", std::move(hops)}};
+}
+
+// The paths of each target, -k per target (rank 1 first), as JSON.
+void append_paths(const Context& c, std::span<const ObjectId> targets, uint32_t k, Json& list) {
+  const std::vector<ReferrerPaths> all = referrer_paths(c.s, c.paths, targets, k);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (size_t r = 0; r < all[i].paths.size(); ++r) {
+      Json p = path_json(c, targets[i], all[i].paths[r], r + 1);
+      if (r == 0 && k > 1) {
+        p["referrers"] = all[i].referrers;
+        p["referrers_through_target"] = all[i].held_back;
+      }
+      list.push_back(std::move(p));
+    }
+  }
 }
 
 struct MergedRow {
@@ -153,12 +197,28 @@ std::string root_text(const Json& root) {
 
 void render_path(const Json& p, uint64_t live, std::ostream& out) {
   const Json& t = p["target"];
-  out << report::safe_text(t["label"].get<std::string>()) << " " << t["address"].get<std::string>()
-      << " (" << report::bytes_human(t["size"].get<uint64_t>());
-  if (t.contains("retained"))
-    out << ", retains " << report::bytes_human(t["retained"].get<uint64_t>()) << " = "
-        << report::percent(t["retained"].get<uint64_t>(), live) << " of live";
-  out << ")\n  " << root_text(p["root"]) << "\n";
+  if (p["rank"].get<uint64_t>() == 1) {
+    out << "\n"
+        << report::safe_text(t["label"].get<std::string>()) << " "
+        << t["address"].get<std::string>() << " ("
+        << report::bytes_human(t["size"].get<uint64_t>());
+    if (t.contains("retained"))
+      out << ", retains " << report::bytes_human(t["retained"].get<uint64_t>()) << " = "
+          << report::percent(t["retained"].get<uint64_t>(), live) << " of live";
+    out << ")";
+    if (p.contains("referrers"))
+      out << ", " << report::count(p["referrers"].get<uint64_t>())
+          << (p["referrers"].get<uint64_t>() == 1 ? " referrer" : " referrers");
+    if (p.value("referrers_through_target", uint64_t{0}) > 0)
+      out << " (and " << report::count(p["referrers_through_target"].get<uint64_t>())
+          << " reached only through it)";
+    out << "\n";
+  } else {
+    out << "  also held through another referrer (path " << p["rank"].get<uint64_t>() << "):\n";
+  }
+  out << "  " << root_text(p["root"]) << "\n";
+  if (p["root"].contains("note"))
+    out << "  (" << report::safe_text(p["root"]["note"].get<std::string>()) << ")\n";
   size_t w = 0;
   std::vector<std::string> offsets, sizes;
   size_t ws = 0;
@@ -225,10 +285,7 @@ void render_text(const Json& j, std::ostream& out) {
           << " more (--limit 0 shows all)\n";
     out << "\none example path per merged path:\n";
   }
-  for (const Json& p : j["paths"]) {
-    out << "\n";
-    render_path(p, live, out);
-  }
+  for (const Json& p : j["paths"]) render_path(p, live, out);
 }
 
 // DOT string literal contents: quotes, backslashes and line breaks escaped.
@@ -317,7 +374,8 @@ int run_paths(const std::vector<std::string>& args) {
       "type", po::value(&type), "every live object whose type name is exactly NAME")(
       "site", po::value(&site), "every live object whose allocation site contains PATTERN")(
       "largest", po::value<uint64_t>(&largest), "the N objects with the largest retained sizes")(
-      "k,k", po::value<uint64_t>(&k)->default_value(1), "paths per target (only 1 for now)")(
+      "k,k", po::value<uint64_t>(&k)->default_value(1),
+      "paths per target: the shortest, then one through each other referrer")(
       "limit", po::value<uint64_t>(&limit)->default_value(10),
       "show at most N paths and merged rows (0: all)");
   CommonOptions options;
@@ -328,9 +386,7 @@ int run_paths(const std::vector<std::string>& args) {
   if (selectors > 1)
     throw UsageError("paths: give at most one of --address, --type, --site, --largest");
   if (k == 0) throw UsageError("paths: -k must be at least 1");
-  if (k > 1)
-    throw UsageError("paths: -k " + std::to_string(k) +
-                     ": more than one path per target is not yet supported");
+  if (k > 1000) throw UsageError("paths: -k must be at most 1000");
   if (vm.count("largest") && largest == 0) throw UsageError("paths: --largest must be at least 1");
   if (vm.count("type") && type.empty()) throw UsageError("paths: --type needs a type name");
   if (vm.count("site") && site.empty()) throw UsageError("paths: --site needs a pattern");
@@ -432,13 +488,15 @@ int run_paths(const std::vector<std::string>& args) {
   const std::vector<MergedRow> rows =
       kind == "address" ? std::vector<MergedRow>{} : merge(c, targets);
   const size_t shown_rows = limit == 0 ? rows.size() : std::min<size_t>(limit, rows.size());
-  Json list = Json::array();
+  std::vector<ObjectId> shown;
   if (kind == "type" || kind == "site") {
-    for (size_t i = 0; i < shown_rows; ++i) list.push_back(path_json(c, rows[i].example));
+    for (size_t i = 0; i < shown_rows; ++i) shown.push_back(rows[i].example);
   } else {
     const size_t n = limit == 0 ? targets.size() : std::min<size_t>(limit, targets.size());
-    for (size_t i = 0; i < n; ++i) list.push_back(path_json(c, targets[i]));
+    shown.assign(targets.begin(), targets.begin() + n);
   }
+  Json list = Json::array();
+  append_paths(c, shown, static_cast<uint32_t>(k), list);
   j["paths"] = std::move(list);
   Json merged = Json::array();
   for (size_t i = 0; i < shown_rows; ++i)

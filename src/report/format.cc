@@ -47,6 +47,13 @@ std::string percent(uint64_t part, uint64_t whole) {
   return buf;
 }
 
+std::string duration_floor(uint64_t nanoseconds) {
+  const uint64_t seconds = nanoseconds / 1'000'000'000;
+  if (seconds < 120) return std::to_string(seconds) + " s";
+  if (seconds < 2 * 3600) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds / 3600) + " h";
+}
+
 std::string safe_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
