@@ -5,6 +5,10 @@
 #
 #   samples/make.sh [NAME...]        default: every sample
 #
+# sessionleak is a Go TEST (the README's CI example): it is built with
+# `go test -c` and run twice, a short and a long load, for two dumps
+# (sessionleak.short.*, sessionleak.long.*) that `heapwalk diff` compares.
+#
 # FORCE=1           accept a Go that is not go1.19.x (the checked-in samples
 #                   and their READMEs describe Go 1.19 dumps)
 # KEEP_BINARIES=1   leave the built executables in samples/build/ (never
@@ -17,7 +21,7 @@
 # paths or variables end up in it.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ALL="ctxleak blockedgoroutines growingmap garbage finalizers"
+ALL="ctxleak blockedgoroutines growingmap garbage finalizers sessionleak"
 PROGRAMS="${*:-$ALL}"
 LIMIT=$((300 * 1024))
 
@@ -40,20 +44,37 @@ mkdir -p "$BIN"
 echo "== $(go version)"
 # -lostcancel=false: ctxleak drops cancel funcs on purpose (that is the leak)
 (cd "$HERE/go" && go vet -lostcancel=false ./... &&
-  for p in $PROGRAMS; do go build -trimpath -o "$BIN/$p" "./$p"; done)
+  for p in $PROGRAMS; do
+    if [ "$p" = sessionleak ]; then go test -c -trimpath -o "$BIN/$p" "./$p"
+    else go build -trimpath -o "$BIN/$p" "./$p"; fi
+  done)
+
+# store DIR NAME: move RUN/NAME.heapdump (zstd) and its truth file into go/DIR/.
+store() {
+  local p="$1" name="$2" out="$HERE/go/$1" run="$WORK/run-$1"
+  head=$(head -c 16 "$run/$name.heapdump")
+  if [ "$head" != "go1.7 heap dump" ]; then echo "make.sh: $name: bad dump header" >&2; exit 1; fi
+  rm -f "$out/$name.heapdump.zst" "$out/$name.truth.json"
+  zstd -q -19 "$run/$name.heapdump" -o "$out/$name.heapdump.zst"
+  cp "$run/$name.truth.json" "$out/$name.truth.json"
+  size=$(stat -c %s "$out/$name.heapdump.zst")
+  echo "  $name: $(stat -c %s "$out/$name.truth.json") B truth, $size B dump.zst"
+  if [ "$size" -gt "$LIMIT" ]; then echo "make.sh: warning: $name dump.zst is over 300 KB" >&2; fi
+}
 
 for p in $PROGRAMS; do
-  out="$HERE/go/$p" run="$WORK/run-$p"
+  run="$WORK/run-$p"
   mkdir -p "$run"
-  (cd "$run" && env -i GOMAXPROCS=2 "$BIN/$p" "$p")
-  head=$(head -c 16 "$run/$p.heapdump")
-  if [ "$head" != "go1.7 heap dump" ]; then echo "make.sh: $p: bad dump header" >&2; exit 1; fi
-  rm -f "$out/$p.heapdump.zst" "$out/$p.truth.json"
-  zstd -q -19 "$run/$p.heapdump" -o "$out/$p.heapdump.zst"
-  cp "$run/$p.truth.json" "$out/$p.truth.json"
+  if [ "$p" = sessionleak ]; then
+    # The CI example: the load test writes the dump at its end.
+    (cd "$run" && env -i GOMAXPROCS=2 "$BIN/$p" -test.run TestLoad -sessions 150 -dump "$p.short")
+    (cd "$run" && env -i GOMAXPROCS=2 "$BIN/$p" -test.run TestLoad -sessions 600 -dump "$p.long")
+    store "$p" "$p.short"
+    store "$p" "$p.long"
+  else
+    (cd "$run" && env -i GOMAXPROCS=2 "$BIN/$p" "$p")
+    store "$p" "$p"
+  fi
   rm -rf "$run"
-  size=$(stat -c %s "$out/$p.heapdump.zst")
-  echo "  $p: $(stat -c %s "$out/$p.truth.json") B truth, $size B dump.zst"
-  if [ "$size" -gt "$LIMIT" ]; then echo "make.sh: warning: $p dump.zst is over 300 KB" >&2; fi
 done
 du -sh "$HERE"

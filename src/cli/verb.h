@@ -26,5 +26,7 @@ int run_top(const std::vector<std::string>& args);
 int run_dominators(const std::vector<std::string>& args);
 int run_goroutines(const std::vector<std::string>& args);
 int run_paths(const std::vector<std::string>& args);
+int run_check(const std::vector<std::string>& args);
+int run_diff(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli

@@ -21,6 +21,9 @@ std::span<const Verb> verbs() {
       {"goroutines",
        "goroutines grouped by stack and state, with the bytes each group alone keeps alive",
        run_goroutines},
+      {"check", "CI budgets: rules (live bytes, retained by type, goroutines, ...) pass or fail",
+       run_check},
+      {"diff", "growth between two dumps of one program, matched by type or site", run_diff},
   };
   return kVerbs;
 }
