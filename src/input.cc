@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "heapwalk/error.h"
+#include "heapwalk/progress.h"
 
 namespace heapwalk {
 
@@ -50,7 +51,7 @@ std::string size_text(uint64_t n) { return std::to_string(n) + " bytes"; }
 // Streams every zstd frame of `in` into `out`, never growing `out` past
 // `limit`. Frame headers that announce their size let us allocate once.
 void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t limit,
-                std::vector<uint8_t>& out) {
+                ProgressMeter* progress, std::vector<uint8_t>& out) {
   unsigned long long announced = ZSTD_getFrameContentSize(in.data(), in.size());
   if (announced == ZSTD_CONTENTSIZE_ERROR)
     throw InputError(name, 0, "zstd: not a valid zstd frame header");
@@ -73,7 +74,9 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
   ZSTD_inBuffer src{in.data(), in.size(), 0};
   size_t produced = 0;
   size_t last = 0;
+  if (progress) progress->phase("decompress", in.size());
   while (src.pos < src.size) {
+    if (progress) progress->advance_to(src.pos);
     if (produced == out.size()) {
       if (produced > limit)
         throw InputError(name, src.pos,
@@ -114,7 +117,7 @@ InputBuffer InputBuffer::from_bytes(std::string name, std::span<const uint8_t> b
   buffer.name_ = std::move(name);
   buffer.storage_ = std::make_unique<Storage>();
   if (is_zstd(bytes)) {
-    decompress(buffer.name_, bytes, limit_of(options), buffer.storage_->heap);
+    decompress(buffer.name_, bytes, limit_of(options), options.progress, buffer.storage_->heap);
     buffer.compressed_size_ = bytes.size();
   } else {
     buffer.storage_->heap.assign(bytes.begin(), bytes.end());
@@ -174,7 +177,7 @@ InputBuffer InputBuffer::open(const std::string& path, const InputOptions& optio
 
   if (is_zstd(raw)) {
     std::vector<uint8_t> out;
-    decompress(path, raw, limit_of(options), out);
+    decompress(path, raw, limit_of(options), options.progress, out);
     buffer.compressed_size_ = raw.size();
     // Release the compressed copy first: only the decompressed bytes stay.
     auto fresh = std::make_unique<Storage>();

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "heapwalk/error.h"
+#include "heapwalk/progress.h"
 #include "heapwalk/snapshot.h"
 #include "heapwalk/word.h"
 
@@ -83,7 +84,8 @@ void sort_by_address(std::vector<ObjectRecord>& objects) {
 
 // build_snapshot is the Snapshot's friend; its phases each say what they
 // establish.
-Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
+Snapshot build_snapshot(InputBuffer input, DumpFacts facts, ProgressMeter* progress) {
+  if (progress) progress->phase("sort objects", 0, 0);
   Snapshot s;
   s.input_ = std::move(input);
   s.facts_ = std::move(facts);
@@ -240,7 +242,9 @@ Snapshot build_snapshot(InputBuffer input, DumpFacts facts) {
     batch_offsets.clear();
     batch_owners.clear();
   };
+  if (progress) progress->phase("resolve pointers", n, 0);
   for (uint32_t id = 1; id <= n; ++id) {
+    if (progress && (id & 0xffff) == 0) progress->advance_to(id);
     const uint8_t* contents = base + objects[id].contents_offset;
     FieldIterator fields = fields_of(id);
     for (uint64_t offset; fields.next(offset);) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "heapwalk/error.h"
+#include "heapwalk/progress.h"
 #include "heapwalk/word.h"
 
 namespace heapwalk::go {
@@ -108,7 +109,10 @@ class Reader {
 
  private:
   void read_records() {
-    for (;;) {
+    ProgressMeter* const progress = options_.progress;
+    if (progress) progress->phase("parse", input_.bytes().size());
+    for (uint64_t records = 1;; ++records) {
+      if (progress && (records & 0xffff) == 0) progress->advance_to(cur_.pos());
       // A cut exactly between two records is reported at the missing one.
       record_start_ = cur_.pos();
       roots_committed_ = facts_.roots.size();

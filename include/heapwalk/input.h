@@ -19,6 +19,8 @@ struct InputOptions {
   // would decompress to more is refused with an InputError, before the memory
   // is used. 0 means "physical memory of this machine".
   uint64_t max_decompressed_bytes = 0;
+  // Told how far decompression has come (phase "decompress"); may be null.
+  class ProgressMeter* progress = nullptr;
 };
 
 class InputBuffer {

@@ -19,6 +19,8 @@ struct ReadOptions {
   // Keep what was read from a dump that ends before its EOF record instead of
   // throwing. DumpFacts::truncated and truncated_at then say so.
   bool allow_truncated = false;
+  // Told how far the read has come (phase "parse", in bytes); may be null.
+  class ProgressMeter* progress = nullptr;
 };
 
 struct FormatReader {

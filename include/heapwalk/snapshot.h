@@ -29,6 +29,8 @@
 
 namespace heapwalk {
 
+class ProgressMeter;
+
 using ObjectId = uint32_t;
 inline constexpr ObjectId kSuperRoot = 0;
 inline constexpr ObjectId kNoObject = ~ObjectId{0};
@@ -136,7 +138,7 @@ class Snapshot {
   std::string root_name(const Root& root) const;
 
  private:
-  friend Snapshot build_snapshot(InputBuffer input, DumpFacts facts);
+  friend Snapshot build_snapshot(InputBuffer input, DumpFacts facts, ProgressMeter* progress);
   Snapshot() = default;
 
   InputBuffer input_{};
@@ -160,11 +162,14 @@ class Snapshot {
 // Builds the immutable snapshot from a reader's facts. Takes ownership of the
 // input buffer (object contents are read from it). Linear in records plus
 // O(n log n) for sorting objects by address.
-Snapshot build_snapshot(InputBuffer input, DumpFacts facts);
+Snapshot build_snapshot(InputBuffer input, DumpFacts facts, ProgressMeter* progress = nullptr);
 
 struct LoadOptions {
   InputOptions input;
   ReadOptions read;
+  // Draw a progress line on stderr when it is a terminal and the load takes
+  // over a second (progress.h). The CLI sets it; library users need not.
+  bool show_progress = false;
 };
 
 // open + read_dump + build_snapshot: what every verb starts with.

@@ -70,6 +70,7 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   if (!max_decompressed_text_.empty())
     out.load.input.max_decompressed_bytes = parse_size(max_decompressed_text_);
   out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
+  out.load.show_progress = true;  // only ever drawn on a terminal
   out.binary = binary_text_;
   if (out.files.size() < min_files || out.files.size() > max_files)
     throw UsageError(
