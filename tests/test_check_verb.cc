@@ -3,7 +3,10 @@
 // against the facts the Go program printed, every exit code, JSON, and the
 // README's CI example run for real.
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -290,8 +293,12 @@ TEST_CASE("README CI example runs for real", "[check][diff][cli][readme]") {
   std::string line;
   int commands = 0;
   bool saw_go_test = false;
+  std::string go_test_line;
   while (std::getline(block, line)) {
-    if (line.rfind("go test ./sessionleak", 0) == 0) saw_go_test = true;
+    if (line.rfind("go test ./sessionleak", 0) == 0) {
+      saw_go_test = true;
+      go_test_line = line;
+    }
     if (line.rfind("heapwalk ", 0) != 0) continue;
     std::smatch m;
     REQUIRE(std::regex_search(line, m, std::regex("  # exit ([0-9])$")));
@@ -320,6 +327,31 @@ TEST_CASE("README CI example runs for real", "[check][diff][cli][readme]") {
   }
   CHECK(saw_go_test);
   CHECK(commands >= 3);
+  REQUIRE(!go_test_line.empty());
+  // Step 1 for real too, when Go is installed: the load test writes a fresh
+  // dump, and the budgets catch its leak.
+  if (std::system("command -v go >/dev/null 2>&1") != 0) {
+    WARN("skipped running the example's go test: no go on PATH");
+    return;
+  }
+  const fs::path tmp = fs::temp_directory_path() / ("heapwalk_ci_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  std::string cmd = go_test_line;
+  cmd.replace(cmd.find("$PWD"), 4, tmp.string());
+  const std::string shell =
+      "cd " + test::shell_quote((test::source_dir() / "samples/go").string()) +
+      " && GOCACHE=${GOCACHE:-" + (tmp / "gocache").string() +
+      "} GOPROXY=off GOFLAGS= CGO_ENABLED=0 " + cmd + " >" + (tmp / "go.log").string() + " 2>&1";
+  const int go = std::system(shell.c_str());
+  INFO(shell << "\n" << test::read_file(tmp / "go.log"));
+  REQUIRE(go == 0);
+  test::CliRun fresh = check("--rules " + kRules + " " +
+                             test::shell_quote((tmp / "sessionleak.long.heapdump").string()));
+  INFO(fresh.out << fresh.err);
+  CHECK(fresh.status == 3);
+  CHECK(fresh.out.find("FAIL  max count site:sessionleak.newSession 200: 480 > 200") !=
+        std::string::npos);
+  fs::remove_all(tmp);
   // The rules file shown in the README is the committed one.
   CHECK(readme.find("`sessionleak/heapwalk.rules`:\n\n```\n" +
                     test::read_file(test::source_dir() / kRules) + "```") != std::string::npos);

@@ -183,3 +183,67 @@ TEST_CASE("rules: every error names line and column", "[rules]") {
   expect_error("ok\r\n\r\n\tmax x\x01 1", 1, 1, "'ok'");
   expect_error("max live_bytes 1\r\n\r\n\tmax x\x01 1", 3, 6, "unknown measure 'x\\x01'");
 }
+
+// Random texts built from the language's own pieces (and raw bytes): parse
+// either succeeds or throws ParseError with a position inside the text;
+// nothing else, and every parsed rule re-parses from describe().
+TEST_CASE("rules: random texts give rules or a positioned ParseError", "[rules]") {
+  static const char* kPieces[] = {"max",
+                                  "no",
+                                  "finalizer-cycles",
+                                  "live_bytes",
+                                  "retained",
+                                  "count",
+                                  "goroutines",
+                                  "wait:",
+                                  "type:",
+                                  "site:",
+                                  "\"",
+                                  "\\",
+                                  "#",
+                                  " ",
+                                  "\t",
+                                  "\n",
+                                  "\r\n",
+                                  "1",
+                                  "1.5",
+                                  "KiB",
+                                  "MiB",
+                                  "x",
+                                  "\x01",
+                                  "\xff",
+                                  "18446744073709551616",
+                                  "\\x4",
+                                  "cycle_bytes"};
+  uint64_t state = 12345, parsed = 0, errors = 0;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const uint64_t n = next() % 12;
+    for (uint64_t i = 0; i < n; ++i) text += kPieces[next() % std::size(kPieces)];
+    if (next() % 4 == 0) text = "max " + text;
+    uint32_t lines = 1;
+    for (char c : text) lines += c == '\n';
+    try {
+      for (const Rule& r : parse_rules(text, "fuzz")) {
+        const Rule again = one(describe(r));
+        REQUIRE(again.measure == r.measure);
+        REQUIRE(again.value == r.value);
+        REQUIRE(again.limit == r.limit);
+      }
+      ++parsed;
+    } catch (const ParseError& e) {
+      INFO(text);
+      REQUIRE(e.line() >= 1);
+      REQUIRE(e.line() <= lines);
+      REQUIRE(e.column() >= 1);
+      REQUIRE(e.column() <= text.size() + 1);
+      ++errors;
+    }
+  }
+  CHECK(parsed > 1000);
+  CHECK(errors > 1000);
+}

@@ -1,6 +1,3 @@
-// Copied from paths.cc (the lead's working copy, with -k ranks and finalizer
-// notes) so that `check` renders a path exactly as `paths` does; paths.cc
-// should drop its copies and include this header.
 #include "retention_path.h"
 
 #include <algorithm>
