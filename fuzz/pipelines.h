@@ -20,6 +20,12 @@
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/reader.h"
 #include "heapwalk/snapshot.h"
+#if __has_include("heapwalk/rules/rules.h")
+#include <string>
+#include <string_view>
+
+#include "heapwalk/rules/rules.h"
+#endif
 
 namespace heapwalk::fuzz {
 
@@ -56,5 +62,24 @@ inline void go_reader_pipeline(std::span<const uint8_t> bytes) {
   (void)labels;
   (void)tree;
 }
+
+#if __has_include("heapwalk/rules/rules.h")
+#define HEAPWALK_FUZZ_HAVE_RULES 1
+// The rules parser of `heapwalk check`: text in, rules or a ParseError out.
+// Every parsed rule's canonical form (describe) must parse back to the same
+// rule. Throws rules::ParseError for bad text (the only exception allowed).
+inline void rules_pipeline(std::span<const uint8_t> bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  for (const rules::Rule& rule : rules::parse_rules(text, "fuzz.rules")) {
+    const std::string canonical = rules::describe(rule);
+    (void)rules::measure_name(rule);
+    std::vector<rules::Rule> again = rules::parse_rules(canonical, "canonical");
+    if (again.size() != 1 || again[0].measure != rule.measure ||
+        again[0].selector != rule.selector || again[0].value != rule.value ||
+        again[0].limit != rule.limit)
+      __builtin_trap();  // describe() wrote something parse_rules reads differently
+  }
+}
+#endif
 
 }  // namespace heapwalk::fuzz

@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   # -max_len: seeds are small dumps of ~10-20 KB; -rss_limit_mb and -timeout
   # make memory blow-ups and hangs findings, not stalls; detect_leaks stays on.
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    nice -n 19 "$build/$t" -max_total_time="$seconds" -max_len=32768 -timeout=10 \
+    nice -n 19 "$build/fuzz/$t" -max_total_time="$seconds" -max_len=32768 -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$name-" "$corpus" "fuzz/corpus/$name" 2>"$build/$t.log" ||
     {

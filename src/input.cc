@@ -64,7 +64,7 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
   // gigabytes. Allocate what real dumps need at most for their compressed
   // size (they compress 20-50x) and grow by doubling as output really comes,
   // so that memory follows the bytes actually produced.
-  uint64_t guess = std::max<uint64_t>(uint64_t{in.size()} * 64, 1 << 20);
+  uint64_t guess = std::max<uint64_t>(uint64_t{in.size()} * 64, 64 << 10);
   if (announced != ZSTD_CONTENTSIZE_UNKNOWN) guess = std::min<uint64_t>(guess, announced + 1);
   out.resize(static_cast<size_t>(std::min<uint64_t>(guess, limit + 1)));
 

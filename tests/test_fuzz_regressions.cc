@@ -27,6 +27,7 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   return out;
 }
 
+template <class Refusal = heapwalk::InputError>
 void replay(const std::string& target, void (*pipeline)(std::span<const uint8_t>)) {
   const fs::path root = heapwalk::test::source_dir();
   std::vector<fs::path> inputs = files_in(root / "tests/data/fuzz-regressions" / target);
@@ -38,7 +39,7 @@ void replay(const std::string& target, void (*pipeline)(std::span<const uint8_t>
     const std::string bytes = heapwalk::test::read_file(p);
     try {
       pipeline({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-    } catch (const heapwalk::InputError& e) {
+    } catch (const Refusal& e) {
       CHECK(std::string(e.what()).size() > 0);
     } catch (const std::exception& e) {
       FAIL_CHECK(typeid(e).name() << ": " << e.what());
@@ -55,6 +56,12 @@ TEST_CASE("fuzz regressions: the input layer", "[fuzz][regression]") {
 TEST_CASE("fuzz regressions: the Go reader, builder and passes", "[fuzz][regression]") {
   replay("go_reader", heapwalk::fuzz::go_reader_pipeline);
 }
+
+#ifdef HEAPWALK_FUZZ_HAVE_RULES
+TEST_CASE("fuzz regressions: the rules parser", "[fuzz][regression]") {
+  replay<heapwalk::rules::ParseError>("rules", heapwalk::fuzz::rules_pipeline);
+}
+#endif
 
 // Found by fuzz_input (slow, 190 MB RSS per run): a zstd frame header's
 // announced content size was allocated (and zero-filled) up front, so 20 bytes
