@@ -39,7 +39,7 @@
 // queued.
 //
 // Cost: two marks, O(V + E) each (a third when something is queued), plus an
-// iterative Tarjan SCC over G_K' (O(|K'| + edges inside K')); no per-object
+// iterative Tarjan SCC (passes/strong_components.h) over G_K' (O(|K'| + edges inside K')); no per-object
 // searches. No recursion.
 #pragma once
 
