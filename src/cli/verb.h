@@ -26,5 +26,6 @@ int run_top(const std::vector<std::string>& args);
 int run_dominators(const std::vector<std::string>& args);
 int run_goroutines(const std::vector<std::string>& args);
 int run_paths(const std::vector<std::string>& args);
+int run_cycles(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli
