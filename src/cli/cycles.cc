@@ -182,8 +182,8 @@ void render_text(const Json& j, std::ostream& out) {
   }
   const uint64_t shown = j["shown"].get<uint64_t>();
   if (shown < n)
-    out << "\n... " << report::count(n - shown)
-        << " more cycles not shown (--limit 0 shows all, --min-bytes filters)\n";
+    out << "\n... " << report::count(n - shown) << " more cycle" << (n - shown == 1 ? "" : "s")
+        << " not shown (--limit 0 shows all)\n";
 }
 
 void render_dot(const Json& j, std::ostream& out) {
