@@ -46,9 +46,10 @@
 // - finalizer_cycle: the cycle holds an object that analyze_finalizers
 //   (passes/finalizers.h) calls `cyclic`: an object with a finalizer on a
 //   ring that only finalizer roots and the ring itself keep alive. Go never
-//   frees it. (On such a ring every member is kept only by finalizers, so
-//   the component is exactly analyze_finalizers' ring; a self-pointing
-//   finalizer object is never one: it has no component of two.)
+//   frees it. (The component holds that object's ring of analyze_finalizers'
+//   graph; it is larger only where the closure of a finalizer whose object
+//   the roots keep links it to more. A self-pointing finalizer object is
+//   never one: it has no component of two.)
 // - context_children: with labels, when the entry's label names a context
 //   type (contains "context."), the number of other members labelled
 //   "context." that point at the entry: its children that were never
