@@ -86,6 +86,8 @@ TEST_CASE("JSON schema: every verb's top-level keys are the documented ones",
       {"paths", "paths " + ctx},
       {"paths", "paths --site newPayload " + ctx},
       {"goroutines", "goroutines " + ctx},
+      {"cycles", "cycles " + ctx},
+      {"cycles", "cycles --all --members-limit 3 " + fin},
       {"check", "check --rules samples/go/sessionleak/heapwalk.rules " + s},
       {"diff", "diff " + s + " " + l},
       {"diff", "diff --by site --fail-on-growth 1GiB " + s + " " + l},
@@ -104,7 +106,7 @@ TEST_CASE("JSON schema: every verb's top-level keys are the documented ones",
   for (const auto& [verb, keys] : doc) CHECK(seen.count(verb));
   const heapwalk::test::CliRun help = heapwalk::test::run_heapwalk("--help");
   for (const char* verb : {"summary", "unreachable", "histogram", "top", "dominators", "paths",
-                           "goroutines", "check", "diff"}) {
+                           "goroutines", "cycles", "check", "diff"}) {
     CHECK(help.out.find(std::string("  ") + verb + " ") != std::string::npos);
     CHECK(doc.count(verb));
   }

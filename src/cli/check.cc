@@ -18,7 +18,8 @@
 // - finalizer-cycles: objects with finalizers on a cycle Go never frees
 //   (passes/finalizers.h, "cyclic"); the rule is "at most 0";
 // - cycle_bytes: bytes of live objects on reference cycles of two or more
-//   objects (passes/live_cycles.h).
+//   objects (passes/cycles.h, live_cycle_bytes: the cycles `heapwalk cycles`
+//   lists).
 //
 // Exit: 0 every rule passed, 3 one failed, 1 malformed rules (FILE:LINE:COL)
 // or bad options, 2 unreadable dump or rules file.
@@ -45,7 +46,7 @@
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
-#include "heapwalk/passes/live_cycles.h"
+#include "heapwalk/passes/cycles.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/passes/retained_by_set.h"
 #include "heapwalk/passes/root_paths.h"
@@ -96,9 +97,17 @@ class Analysis {
     if (!finalizers_) finalizers_ = analyze_finalizers(s_, mark_, mark(s_, kMaskWithoutFinalizers));
     return *finalizers_;
   }
-  const LiveCycles& cycles() {
-    if (!cycles_) cycles_ = find_live_cycles(s_, mark_);
+  const CycleAnalysis& cycles() {
+    if (!cycles_) cycles_ = find_cycles(s_, mark_, finalizers(), paths(), nullptr);
     return *cycles_;
+  }
+  // Live objects on cycles, ascending.
+  std::vector<ObjectId> cycle_members() {
+    std::vector<ObjectId> out;
+    for (const Cycle& c : cycles().cycles)
+      if (c.live) out.insert(out.end(), c.members.begin(), c.members.end());
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
  private:
@@ -110,7 +119,7 @@ class Analysis {
   std::vector<uint64_t> weight_;
   std::optional<DominatorTree> tree_;
   std::optional<FinalizerAnalysis> finalizers_;
-  std::optional<LiveCycles> cycles_;
+  std::optional<CycleAnalysis> cycles_;
 };
 
 // Live objects the rule's type:/site: selector matches.
@@ -205,7 +214,7 @@ Json evaluate(Analysis& a, const Rule& rule, uint64_t top_n) {
     case Measure::kLiveBytes: value = a.live().live_bytes; break;
     case Measure::kLiveObjects: value = a.live().live_objects; break;
     case Measure::kUnreachableBytes: value = a.live().unreachable_bytes; break;
-    case Measure::kCycleBytes: value = a.cycles().bytes; break;
+    case Measure::kCycleBytes: value = live_cycle_bytes(a.cycles()); break;
     case Measure::kFinalizerCycles: value = a.finalizers().cyclic.objects; break;
     case Measure::kRetained:
     case Measure::kBytes:
@@ -267,7 +276,7 @@ Json evaluate(Analysis& a, const Rule& rule, uint64_t top_n) {
           "unreachable: no root holds these objects; the next collection frees them "
           "(see `heapwalk unreachable`)";
       break;
-    case Measure::kCycleBytes: ev.objects = a.cycles().objects; break;
+    case Measure::kCycleBytes: ev.objects = a.cycle_members(); break;
     case Measure::kFinalizerCycles:
       ev.objects = a.finalizers().cyclic.ids;
       ev.note =

@@ -179,21 +179,6 @@ void render_text(const Json& j, std::ostream& out) {
   for (const Json& p : j["paths"]) render_path(p, live, out);
 }
 
-// DOT string literal contents: quotes, backslashes and line breaks escaped.
-std::string dot_escape(const std::string& text) {
-  std::string out;
-  for (char ch : report::safe_text(text)) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 void render_dot(const Json& j, std::ostream& out) {
   out << "digraph heapwalk_paths {\n"
       << "  rankdir=LR;\n"

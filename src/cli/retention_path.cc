@@ -103,22 +103,40 @@ void render_path(const Json& p, uint64_t live, std::ostream& out) {
   out << "  " << root_text(p["root"]) << "\n";
   if (p["root"].contains("note"))
     out << "  (" << report::safe_text(p["root"]["note"].get<std::string>()) << ")\n";
+  render_hops(p["hops"], out);
+}
+
+void render_hops(const Json& hops, std::ostream& out) {
   size_t w = 0;
   std::vector<std::string> offsets, sizes;
   size_t ws = 0;
-  for (const Json& h : p["hops"]) {
+  for (const Json& h : hops) {
     offsets.push_back(offset_text(h["offset"]));
     sizes.push_back(report::bytes_human(h["size"].get<uint64_t>()));
     w = std::max(w, offsets.back().size());
     ws = std::max(ws, sizes.back().size());
   }
   size_t i = 0;
-  for (const Json& h : p["hops"]) {
+  for (const Json& h : hops) {
     out << "    " << offsets[i] << std::string(w - offsets[i].size(), ' ') << " -> "
         << h["address"].get<std::string>() << "  " << std::string(ws - sizes[i].size(), ' ')
         << sizes[i] << "  " << report::safe_text(h["label"].get<std::string>()) << "\n";
     ++i;
   }
+}
+
+std::string dot_escape(const std::string& text) {
+  std::string out;
+  for (char ch : report::safe_text(text)) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+  return out;
 }
 
 }  // namespace heapwalk::cli

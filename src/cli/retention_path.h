@@ -1,5 +1,5 @@
 // One retention path (passes/root_paths.h) as JSON and as text: shared by
-// `heapwalk paths` and by `heapwalk check`, whose failing rules show one path
+// `heapwalk paths`, `heapwalk cycles` and by `heapwalk check`, whose failing rules show one path
 // so that a CI log explains what holds the memory.
 //
 // JSON: {"target":{"address","size","label","retained"?}, "rank",
@@ -46,5 +46,12 @@ std::string root_text(const report::Json& root);      // "bss main.registry"
 // The path as `heapwalk paths` prints it: a title line (for rank 1), the root,
 // then one line per hop. `live` is the live heap, for the retained share.
 void render_path(const report::Json& p, uint64_t live, std::ostream& out);
+// Just the hop lines of a path ("    +0x28 -> 0xc000012000  64 B  label"),
+// offsets and sizes aligned.
+void render_hops(const report::Json& hops, std::ostream& out);
+
+// DOT string literal contents: quotes, backslashes and line breaks escaped,
+// control characters neutralised (report::safe_text).
+std::string dot_escape(const std::string& text);
 
 }  // namespace heapwalk::cli

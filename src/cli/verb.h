@@ -28,5 +28,6 @@ int run_goroutines(const std::vector<std::string>& args);
 int run_paths(const std::vector<std::string>& args);
 int run_check(const std::vector<std::string>& args);
 int run_diff(const std::vector<std::string>& args);
+int run_cycles(const std::vector<std::string>& args);
 
 }  // namespace heapwalk::cli

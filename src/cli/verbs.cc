@@ -18,6 +18,10 @@ std::span<const Verb> verbs() {
       {"paths",
        "why an object is alive: shortest retention paths from the GC roots, merged and drawn",
        run_paths},
+      {"cycles",
+       "reference cycles, largest retained first: what holds each, the edge that closes it, "
+       "and whether Go can free it",
+       run_cycles},
       {"goroutines",
        "goroutines grouped by stack and state, with the bytes each group alone keeps alive",
        run_goroutines},

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "heapwalk/passes/strong_components.h"
+
 namespace heapwalk {
 namespace {
 
@@ -14,59 +16,6 @@ void add(ObjectSet& set, const Snapshot& snapshot, ObjectId id) {
   set.ids.push_back(id);
   ++set.objects;
   set.bytes += snapshot.size(id);
-}
-
-// Tarjan's strongly connected components (Tarjan 1972), iterative: an
-// explicit frame stack replaces the recursion so that a million-long chain
-// needs no call stack. Returns the component size of every vertex.
-std::vector<uint32_t> component_sizes(const std::vector<uint32_t>& rowstart,
-                                      const std::vector<uint32_t>& targets) {
-  const uint32_t n = static_cast<uint32_t>(rowstart.size() - 1);
-  std::vector<uint32_t> index(n, kNone), low(n, 0), size(n, 0);
-  std::vector<uint32_t> stack;  // Tarjan's vertex stack
-  std::vector<bool> on_stack(n, false);
-  std::vector<std::pair<uint32_t, uint32_t>> frames;  // (vertex, next edge)
-  uint32_t next_index = 0;
-
-  for (uint32_t start = 0; start < n; ++start) {
-    if (index[start] != kNone) continue;
-    frames.push_back({start, rowstart[start]});
-    index[start] = low[start] = next_index++;
-    stack.push_back(start);
-    on_stack[start] = true;
-    while (!frames.empty()) {
-      auto& [v, e] = frames.back();
-      if (e < rowstart[v + 1]) {
-        const uint32_t w = targets[e++];
-        if (index[w] == kNone) {
-          index[w] = low[w] = next_index++;
-          stack.push_back(w);
-          on_stack[w] = true;
-          frames.push_back({w, rowstart[w]});  // invalidates v and e: loop around
-        } else if (on_stack[w]) {
-          low[v] = std::min(low[v], index[w]);
-        }
-        continue;
-      }
-      const uint32_t done = v;
-      frames.pop_back();
-      if (!frames.empty()) {
-        const uint32_t parent = frames.back().first;
-        low[parent] = std::min(low[parent], low[done]);
-      }
-      if (low[done] == index[done]) {
-        auto it = std::find(stack.rbegin(), stack.rend(), done);
-        const auto first = stack.end() - (it - stack.rbegin()) - 1;
-        const auto count = static_cast<uint32_t>(stack.end() - first);
-        for (auto m = first; m != stack.end(); ++m) {
-          on_stack[*m] = false;
-          size[*m] = count;
-        }
-        stack.erase(first, stack.end());
-      }
-    }
-  }
-  return size;
 }
 
 }  // namespace
@@ -178,7 +127,7 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult&
     rowstart[i + 1] = static_cast<uint32_t>(targets.size());
   }
 
-  const std::vector<uint32_t> scc_size = component_sizes(rowstart, targets);
+  const StrongComponents scc = strong_components(rowstart, targets);
 
   std::vector<bool> reached(k, false);
   std::vector<uint32_t> queue;
@@ -195,7 +144,7 @@ FinalizerAnalysis analyze_finalizers(const Snapshot& snapshot, const MarkResult&
     }
   };
   for (uint32_t i = 0; i < k; ++i) {
-    if (is_finalizer_object[i] && (scc_size[i] >= 2 || funcval_inside_self[i])) {
+    if (is_finalizer_object[i] && (scc.size[scc.component[i]] >= 2 || funcval_inside_self[i])) {
       add(result.cyclic, snapshot, members[i]);
       reached[i] = true;
       queue.push_back(i);

@@ -1,6 +1,7 @@
 #include "heapwalk/passes/root_paths.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace heapwalk {
 
@@ -48,6 +49,7 @@ RootPaths compute_root_paths(const Snapshot& snapshot) {
       }
     }
   }
+  r.order = std::move(queue);
   return r;
 }
 

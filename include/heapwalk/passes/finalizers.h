@@ -39,8 +39,8 @@
 // queued.
 //
 // Cost: two marks, O(V + E) each (a third when something is queued), plus an
-// iterative Tarjan SCC over G_K' (O(|K'| + edges inside K')); no per-object
-// searches. No recursion.
+// iterative Tarjan SCC (passes/strong_components.h) over G_K'
+// (O(|K'| + edges inside K')); no per-object searches. No recursion.
 #pragma once
 
 #include <cstdint>

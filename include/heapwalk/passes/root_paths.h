@@ -12,7 +12,7 @@
 //   cannot pass through a vertex claimed by an earlier kind: that kind would
 //   then have reached the target too.)
 // Deterministic: a function of the snapshot alone. Iterative; O(V + E);
-// 4 + 4 bytes per vertex (parent, edge) plus a transient 4-byte queue slot.
+// 4 + 4 bytes per vertex (parent, edge) plus 4 per reached object (order).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +33,11 @@ struct RootPaths {
   // root points at, a super-root edge (edge_offset = index in roots());
   // kNoEdge for the super-root and for unreached vertices.
   std::vector<uint32_t> edge;
+
+  // Reached objects in the order the search discovered them (its queue; the
+  // super-root not included): nearer the roots first, earlier root kinds
+  // first. "The member of a set nearest a root" is the first one here.
+  std::vector<uint32_t> order;
 
   bool reached(ObjectId v) const { return parent[v] != kNoObject; }
   // Edge indices from the super-root's edge to the edge into v, in order;
