@@ -4,8 +4,8 @@
 // buckets and slices the truth files locate.
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "heapwalk/passes/dwarf_propagation.h"

@@ -34,6 +34,18 @@ struct Container {
   ObjectId object = kNoObject;
 };
 
+// +k for the linker's synthesized hchan<T> / hash<K,V> / bucket<K,V>, -k for
+// the runtime's runtime.hchan / runtime.hmap / runtime.bmap, 0 otherwise.
+int generic_runtime_family(const std::string& name) {
+  static const char* const kGeneric[] = {"hchan<", "hash<", "bucket<"};
+  static const char* const kRuntime[] = {"runtime.hchan", "runtime.hmap", "runtime.bmap"};
+  for (int k = 0; k < 3; ++k) {
+    if (name.rfind(kGeneric[k], 0) == 0) return k + 1;
+    if (name == kRuntime[k]) return -(k + 1);
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string dwarf_object_name(const DwarfTypes& dwarf, uint32_t type, DwarfShape shape) {
@@ -108,6 +120,33 @@ DwarfTyping propagate_dwarf_types(const Snapshot& s, const DwarfTypes& dwarf,
       if (shape != DwarfShape::kStringBytes && dwarf.type(type).has_pointers)
         queue.push_back(h.target);
       return;
+    }
+    if (out.type[h.target] == type && out.shape[h.target] != shape &&
+        (out.shape[h.target] == DwarfShape::kValue || shape == DwarfShape::kValue)) {
+      // One T and an array of T agree (an array starts with its first
+      // element, e.g. a *bucket to a bucket array's start): the array wins,
+      // and the rest of it is walked.
+      if (shape != DwarfShape::kValue) {
+        out.shape[h.target] = shape;
+        if (shape == DwarfShape::kSliceArray && cap) slice_cap[h.target] = cap;
+        if (dwarf.type(type).has_pointers) queue.push_back(h.target);
+      }
+      return;
+    }
+    if (out.shape[h.target] == shape && shape == DwarfShape::kValue &&
+        out.type[h.target] != kNoType && type != kNoType) {
+      // The runtime's own runtime.hchan / hmap / bmap and the linker's
+      // hchan<T> / hash<K,V> / bucket<K,V> of the same object agree; the
+      // specific one is kept.
+      const int was = generic_runtime_family(dwarf.type(out.type[h.target]).name),
+                now = generic_runtime_family(dwarf.type(type).name);
+      if (was && was == -now) {
+        if (now > 0) {
+          out.type[h.target] = type;
+          queue.push_back(h.target);
+        }
+        return;
+      }
     }
     if (out.type[h.target] != type || out.shape[h.target] != shape) ++out.conflicts;
   };

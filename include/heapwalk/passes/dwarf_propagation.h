@@ -27,7 +27,11 @@
 // field's address, a sub-slice) name a part, not the object: counted in
 // `interior`, skipped. The first type an object gets wins; a later,
 // different one is counted in `conflicts` (the label pass ranks sources:
-// malloc header > interface word > DWARF, passes/labels.h).
+// malloc header > interface word > DWARF, passes/labels.h). One value of T
+// and an array of T at the same start agree: the array is kept. (A pointer
+// to a struct's first field is indistinguishable from one to the struct:
+// whichever comes first in breadth-first order names it; the other counts
+// as a conflict.)
 //
 // Cost: O(objects reached x their pointer words) plus a binary search per
 // pointer word among the object's out-edges.
