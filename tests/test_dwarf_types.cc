@@ -195,6 +195,22 @@ TEST_CASE("dwarf propagation: maps, buckets and slices of the samples",
     }
     CHECK(rows == 2000);
   }
+  if (auto l = load("blockedgoroutines")) {
+    // Each 64 KiB buffer has a finalizer on &buf[0] (a *uint8): that names
+    // its first byte, not the buffer, so it stays untyped.
+    const Labels L = compute_labels(l->snapshot, &l->exe);
+    const auto& cols = l->truth["goroutines_columns"];
+    REQUIRE(cols[4] == "buffer");
+    uint64_t buffers = 0;
+    for (const auto& row : l->truth["goroutines"]) {
+      if (!row[4].is_string()) continue;
+      ObjectId id = l->snapshot.find(addr(row[4]));
+      if (id == kNoObject) continue;
+      CHECK(L.type_name(id).empty());
+      ++buffers;
+    }
+    CHECK(buffers >= 50);
+  }
   if (auto l = load("garbage")) {
     const Labels L = compute_labels(l->snapshot, &l->exe);
     CHECK(L.type_name(l->snapshot.find(addr(l->truth["live_array"]))) ==

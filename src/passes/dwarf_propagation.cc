@@ -102,6 +102,16 @@ DwarfTyping propagate_dwarf_types(const Snapshot& s, const DwarfTypes& dwarf,
 
   auto value_start = [&](ObjectId id) { return s.address(id) + (header[id] ? ptr : 0); };
 
+  // One value of a type fills its slot but for size-class rounding (at most
+  // an eighth, a page for large objects): a pointer to a value less than
+  // half its slot points at a part (the first element of an array, the
+  // first field of a struct: `&buf[0]`), which must not name the whole.
+  // Tiny-allocator blocks (16 bytes, several small values) are let through.
+  auto fits = [&](ObjectId id, uint32_t type) {
+    uint64_t room = s.size(id) - (header[id] ? ptr : 0);
+    return room <= 16 || 2 * dwarf.type(type).size > room;
+  };
+
   std::deque<ObjectId> queue;
   auto assign = [&](const Hit& h, uint32_t type, DwarfShape shape, uint64_t cap) {
     if (s.is_phantom(h.target)) return;
@@ -111,6 +121,10 @@ DwarfTyping propagate_dwarf_types(const Snapshot& s, const DwarfTypes& dwarf,
     }
     if (shape != DwarfShape::kStringBytes) {
       if (type == kNoType || dwarf.type(type).name.empty() || !dwarf.type(type).size) return;
+      if (shape == DwarfShape::kValue && !fits(h.target, type)) {
+        ++out.partial;
+        return;
+      }
     }
     if (out.type[h.target] == kNoType && !(out.shape[h.target] == DwarfShape::kStringBytes)) {
       out.type[h.target] = type;
@@ -265,6 +279,10 @@ DwarfTyping propagate_dwarf_types(const Snapshot& s, const DwarfTypes& dwarf,
   for (ObjectId id = 1; id < V && id < known.size(); ++id) {
     uint32_t k = known[id];
     if (k == kNoType || s.is_phantom(id)) continue;
+    if (!fits(id, k)) {
+      ++out.partial;
+      continue;
+    }
     if (out.type[id] != kNoType) {
       if (out.type[id] != k || out.shape[id] != DwarfShape::kValue) ++out.conflicts;
       continue;  // already queued by its global's type; the dump's type names it anyway

@@ -345,7 +345,7 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       known[id] = interface_pointee(*dwarf, dwarf_index(fr.object_type), ptr);
     }
     DwarfTyping typing = propagate_dwarf_types(s, *dwarf, *binary, known, header);
-    c.dwarf_interior = typing.interior;
+    c.dwarf_interior = typing.interior + typing.partial;
     c.dwarf_conflicts = typing.conflicts;
     std::unordered_map<uint64_t, uint32_t> dwarf_names;  // (type, shape) -> name index
     for (ObjectId id = 1; id < V; ++id) {

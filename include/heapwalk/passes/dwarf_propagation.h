@@ -25,7 +25,10 @@
 // Only pointers to an object's START (its value start: slot + 8 behind a Go
 // 1.22+ malloc header) type it; pointers into the middle of an object (a
 // field's address, a sub-slice) name a part, not the object: counted in
-// `interior`, skipped. The first type an object gets wins; a later,
+// `interior`, skipped. Likewise a value of T whose slot is more than twice
+// T's size (beyond size-class rounding; tiny 16-byte blocks excepted) is a
+// part of the object (`&buf[0]`, a first field): counted in `partial`,
+// skipped. The first type an object gets wins; a later,
 // different one is counted in `conflicts` (the label pass ranks sources:
 // malloc header > interface word > DWARF, passes/labels.h). One value of T
 // and an array of T at the same start agree: the array is kept. (A pointer
@@ -64,6 +67,7 @@ struct DwarfTyping {
   uint64_t typed_objects = 0;     // objects with a type (known ones included)
   uint64_t from_globals = 0;      // globals whose words typed something
   uint64_t interior = 0;          // pointers into an object's middle: skipped
+  uint64_t partial = 0;           // values under half their slot (a part of it): skipped
   uint64_t conflicts = 0;         // an object reached again with another type
 };
 

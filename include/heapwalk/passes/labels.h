@@ -95,7 +95,7 @@ struct LabelCounts {
   uint64_t by_binary = 0;           // ... of by_header/by_interface, names only the executable gave
   uint64_t by_dwarf = 0;            // objects typed only by DWARF propagation
   uint64_t dwarf_conflicts = 0;     // DWARF named an object otherwise (kept the other name)
-  uint64_t dwarf_interior = 0;      // typed pointers into an object's middle (skipped)
+  uint64_t dwarf_interior = 0;      // typed pointers to a part of an object (skipped)
   uint64_t typed_live_bytes = 0, sited_live_bytes = 0,
            unnamed_live_bytes = 0;  // filled by callers with a mark
 };
