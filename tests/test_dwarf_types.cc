@@ -217,3 +217,28 @@ TEST_CASE("dwarf propagation: maps, buckets and slices of the samples",
           "[]*main.Node backing array");
   }
 }
+
+TEST_CASE(
+    "dwarf types: an executable without DWARF names from the symbol table only, with a warning",
+    "[dwarf][samples][go]") {
+  auto l = load("ctxleak");
+  if (!l) return;
+  if (std::system("command -v strip >/dev/null 2>&1") != 0) {
+    WARN("skipped: no strip on PATH");
+    return;
+  }
+  const std::string stripped = l->build->exe.string() + "-nodwarf";
+  const std::string cmd =
+      "strip --strip-debug -o '" + stripped + "' '" + l->build->exe.string() + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  ElfSymbols e = ElfSymbols::open(stripped);
+  CHECK(e.dwarf() == nullptr);
+  bool said = false;
+  for (const std::string& w : e.warnings()) said |= w.find("no DWARF") != std::string::npos;
+  CHECK(said);
+  REQUIRE(match_binary(l->snapshot, e).layout_matches);
+  const Labels L = compute_labels(l->snapshot, &e);
+  CHECK(L.counts().by_dwarf == 0);
+  // The interface-typed children keep their (ELF) names.
+  CHECK(L.type_name(l->snapshot.find(addr(l->truth["parent_ctx"]))) == "context.cancelCtx");
+}
