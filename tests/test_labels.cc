@@ -84,11 +84,11 @@ TEST_CASE("labels: interface words in objects and roots name their pointees", "[
   const Labels L = compute_labels(s);
 
   auto id = [&](uint64_t a) { return s.find(a); };
-  CHECK(L.type_name(id(B)) == "context.<pointer type>");
+  CHECK(L.type_name(id(B)) == "context.<pointee type>");  // the object, not the pointer
   CHECK(L.type_source(id(B)) == TypeSource::kInterface);
   CHECK(L.type_name(id(C)) == "main.sessionStats");
   CHECK(L.type_name(id(D)).empty());
-  CHECK(L.type_name(id(E)) == "context.<pointer type>");
+  CHECK(L.type_name(id(E)) == "context.<pointee type>");
   CHECK(L.type_name(id(F)) == "main.Named");
   CHECK(L.type_name(id(A)).empty());
   CHECK(L.counts().interior_skipped == 1);
@@ -96,7 +96,7 @@ TEST_CASE("labels: interface words in objects and roots name their pointees", "[
   CHECK(L.counts().by_interface == 4);
   CHECK(L.counts().by_header == 0);
   CHECK(L.label(s, id(D)) == "[48-byte object]");
-  CHECK(L.label(s, id(B)) == "context.<pointer type>");
+  CHECK(L.label(s, id(B)) == "context.<pointee type>");
 }
 
 TEST_CASE("labels: truncated names are shown honestly", "[labels]") {
@@ -106,7 +106,7 @@ TEST_CASE("labels: truncated names are shown honestly", "[labels]") {
                object(Y, 32)};
   const Snapshot s = snapshot_of(d);
   const Labels L = compute_labels(s);
-  CHECK(L.type_name(s.find(X)) == "main.<pointer type>");
+  CHECK(L.type_name(s.find(X)) == "main.<pointee type>");
   CHECK(L.type_name(s.find(Y)) ==
         "pkg.<unnamed type>");  // 24 bytes: not a pointer, no invented name
 }
@@ -213,4 +213,14 @@ TEST_CASE("labels: coverage counts live bytes by type, by site and unnamed", "[l
   CHECK(c.typed_live_bytes == 32);  // B
   CHECK(c.sited_live_bytes == 32);  // B (G is garbage)
   CHECK(c.unnamed_live_bytes == 64 + 128);
+}
+
+TEST_CASE("labels: a user's pointer type names the objects it points at", "[labels]") {
+  CHECK(type_name_matches("context.cancelCtx", "*context.cancelCtx"));
+  CHECK(type_name_matches("context.cancelCtx", "context.cancelCtx"));
+  CHECK(type_name_matches("*main.T", "*main.T"));  // a pointer-typed object (a *T slot)
+  CHECK_FALSE(type_name_matches("main.T", "**main.T"));
+  CHECK_FALSE(type_name_matches("context.cancelCtx", "*context.cancel"));
+  CHECK_FALSE(type_name_matches("", "*"));
+  CHECK_FALSE(type_name_matches("", ""));  // untyped objects match no type
 }

@@ -41,7 +41,8 @@ TEST_CASE("labels on ctxleak: children typed through the parent's children map, 
   const Labels L = compute_labels(s);
 
   // The dump truncates *context.cancelCtx to "context." (a pointer-sized
-  // type record): that is all it allows without the executable.
+  // type record): without the executable, the object it points at is
+  // "context.<pointee type>" (labels name the object, not the pointer).
   REQUIRE(truth["types"]["child"] == "*context.cancelCtx");
   const std::string child_site = "context.WithCancel (context.go:";
   const std::string child_caller = caller_text(truth["alloc_sites"]["child"]);
@@ -62,10 +63,10 @@ TEST_CASE("labels on ctxleak: children typed through the parent's children map, 
     REQUIRE(ch != kNoObject);
     REQUIRE(pl != kNoObject);
     INFO("leaked row " << row[0]);
-    CHECK(L.type_name(ch) == "context.<pointer type>");
+    CHECK(L.type_name(ch) == "context.<pointee type>");
     CHECK(L.type_source(ch) == TypeSource::kInterface);
-    CHECK(L.type_name(gr) == "context.<pointer type>");
-    CHECK(L.type_name(va) == "context.<pointer type>");
+    CHECK(L.type_name(gr) == "context.<pointee type>");
+    CHECK(L.type_name(va) == "context.<pointee type>");
     REQUIRE(L.site(ch));
     CHECK(L.site(ch)->allocator.rfind(child_site, 0) == 0);
     CHECK(L.site(ch)->caller == child_caller);
@@ -75,7 +76,7 @@ TEST_CASE("labels on ctxleak: children typed through the parent's children map, 
     ++rows;
   }
   CHECK(rows == 2000);
-  CHECK(L.type_name(s.find(addr(truth["parent_ctx"]))) == "context.<pointer type>");
+  CHECK(L.type_name(s.find(addr(truth["parent_ctx"]))) == "context.<pointee type>");
   CHECK(L.counts().samples_unresolved == 0);
 
   const MarkResult m = mark(s);

@@ -89,7 +89,7 @@ TEST_CASE("paths --type merges the 2,000 leaked children", "[paths][cli]") {
   const std::string child = t["leaked_children"][0][1];
   const json one = test::run_heapwalk_json("paths --address " + child + " " + kCtxleak);
   const std::string type = one["paths"][0]["target"]["label"];
-  CHECK(type == "context.<pointer type>");
+  CHECK(type == "context.<pointee type>");
   const json j =
       test::run_heapwalk_json("paths --limit 0 --type " + test::shell_quote(type) + " " + kCtxleak);
   CHECK(j["selector"]["kind"] == "type");
@@ -181,7 +181,7 @@ TEST_CASE("paths: text, JSON and DOT goldens", "[paths][cli][golden]") {
     }
   }
   const auto typed =
-      test::run_heapwalk(std::string("paths --type 'context.<pointer type>' ") + kCtxleak);
+      test::run_heapwalk(std::string("paths --type 'context.<pointee type>' ") + kCtxleak);
   REQUIRE(typed.status == 0);
   test::compare_golden("paths", "ctxleak.type.txt", typed.out);
   // -k and finalizer notes: a finalizer's referent held only by it, and the
@@ -199,7 +199,7 @@ TEST_CASE("paths: text, JSON and DOT goldens", "[paths][cli][golden]") {
 
 TEST_CASE("paths --format dot is a well-formed digraph", "[paths][cli]") {
   const auto r = test::run_heapwalk(
-      std::string("paths --format dot --type 'context.<pointer type>' ") + kCtxleak);
+      std::string("paths --format dot --type 'context.<pointee type>' ") + kCtxleak);
   REQUIRE(r.status == 0);
   CHECK(r.out.rfind("digraph heapwalk_paths {\n", 0) == 0);
   CHECK(r.out.size() >= 2);

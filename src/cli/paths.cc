@@ -311,7 +311,7 @@ int run_paths(const std::vector<std::string>& args) {
     selector_value = report::hex(address);
   } else if (kind == "type") {
     for (ObjectId v = 1; v < s.vertex_count(); ++v)
-      if (labels.type_name(v) == type) consider(v);
+      if (type_name_matches(labels.type_name(v), type)) consider(v);
     selector_value = type;
   } else if (kind == "site") {
     // One string per distinct site, then a lookup per object.

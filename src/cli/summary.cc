@@ -217,7 +217,12 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
     LabelCounts names = label_coverage(s, compute_labels(s, binary), m);
     j["names"] = {{"typed_bytes", names.typed_live_bytes},
                   {"sited_bytes", names.sited_live_bytes},
-                  {"unnamed_bytes", names.unnamed_live_bytes}};
+                  {"unnamed_bytes", names.unnamed_live_bytes},
+                  {"type_conflicts", names.conflicts}};
+    if (binary && binary->dwarf())
+      j["names"]["dwarf"] = {{"objects", names.by_dwarf},
+                             {"conflicts", names.dwarf_conflicts},
+                             {"interior_skipped", names.dwarf_interior}};
   }
 
   Json anomalies;
@@ -296,6 +301,11 @@ void render_text(const Json& j, std::ostream& out) {
                     " by type, " + report::percent(n["sited_bytes"].get<uint64_t>(), live) +
                     " by allocation site, " +
                     report::percent(n["unnamed_bytes"].get<uint64_t>(), live) + " not at all");
+    if (n.contains("dwarf"))
+      out << line("", "(" + count(n["dwarf"]["objects"].get<uint64_t>()) +
+                          " objects typed by DWARF from the executable, " +
+                          count(n["dwarf"]["conflicts"].get<uint64_t>()) +
+                          " named otherwise by the dump)");
   }
   const Json& pb = o["span_bitmap_records"];
   if (pb["count"].get<uint64_t>())

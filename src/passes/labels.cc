@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "heapwalk/passes/dwarf_propagation.h"
 #include "heapwalk/passes/mark.h"
+#include "heapwalk/symbols/dwarf_types.h"
 #include "heapwalk/symbols/elf_symbols.h"
 #include "heapwalk/word.h"
 
@@ -59,6 +61,10 @@ struct TypeInfo {
   uint64_t size = 0;
   bool recorded = false;
   uint32_t index = 0;  // into type_names_, 0 = names nothing
+  // What an interface's data word with this dynamic type points at: the
+  // pointee of a pointer type, the hash/hchan of a map/chan, the boxed value
+  // of an indirect type. 0 = unknown (funcs, pointer-shaped structs).
+  uint32_t pointee = 0;
   bool from_binary = false;
 };
 
@@ -74,6 +80,21 @@ std::string merge_names(const std::string& dump, const std::string& exe) {
   std::string pkg = slash == std::string::npos ? path : path.substr(slash + 1);
   if (exe.compare(stars, pkg.size() + 1, pkg + ".") != 0) return exe;
   return exe.substr(0, stars) + path + exe.substr(stars + pkg.size());
+}
+
+// The dump-only name of what an interface's data word points at, for a
+// pointer-shaped (direct) type: "*main.Payload" -> "main.Payload", a
+// truncated "context." (an unnamed pointer type with methods, i.e. *T of
+// package context) -> "context.<pointee type>", a map -> runtime.hmap, a
+// chan -> runtime.hchan; "" when unknown (funcs, one-pointer structs).
+std::string direct_pointee_name(const TypeRecord& t, uint32_t ptr) {
+  const std::string& n = t.name;
+  if (n.size() > 1 && n[0] == '*') return n.substr(1);
+  if (n.rfind("map[", 0) == 0) return "runtime.hmap";
+  if (n.rfind("chan ", 0) == 0 || n.rfind("<-chan ", 0) == 0 || n.rfind("chan<- ", 0) == 0)
+    return "runtime.hchan";
+  if (!n.empty() && n.back() == '.' && t.size == ptr) return n + "<pointee type>";
+  return "";
 }
 
 }  // namespace
@@ -113,6 +134,16 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     return it->second;
   };
 
+  // With DWARF, its names come first: full package paths, one name per type
+  // whichever source names it (passes/dwarf_propagation.h).
+  const DwarfTypes* dwarf = binary ? binary->dwarf() : nullptr;
+  auto dwarf_index = [&](uint64_t address) {
+    return dwarf ? dwarf_type_at(*dwarf, *binary, address) : DwarfTypes::kNoType;
+  };
+  auto dwarf_name = [&](uint32_t d) -> std::string {
+    return d == DwarfTypes::kNoType ? std::string() : dwarf->type(d).name;
+  };
+
   std::unordered_map<uint64_t, TypeInfo> types;
   for (const TypeRecord& t : f.types) {
     if (types.count(t.address)) continue;  // duplicates keep the first
@@ -120,7 +151,9 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     info.dump_name = t.name;
     info.size = t.size;
     info.recorded = true;
-    std::string full = binary ? merge_names(t.name, binary->type_name(t.address)) : std::string();
+    const uint32_t d = dwarf_index(t.address);
+    std::string full = dwarf_name(d);
+    if (full.empty() && binary) full = merge_names(t.name, binary->type_name(t.address));
     if (!full.empty()) {
       info.index = intern(full);
       info.from_binary = full != t.name;
@@ -129,6 +162,30 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     } else if (!t.name.empty()) {
       info.index = intern(t.name);
     }
+    // What the type's interface data words point at (labels name objects by
+    // their own type, never by the pointer to them).
+    // (The record's `indirect` flag cannot tell: Go writes it true for
+    // every type with pointers, pointer types included.)
+    std::string pointee;
+    if (d != DwarfTypes::kNoType) {
+      pointee = dwarf_name(interface_pointee(*dwarf, d, ptr));
+    } else if (uint64_t elem = binary ? binary->pointer_elem(t.address) : 0) {
+      std::string dump = t.name.size() > 1 && t.name[0] == '*' ? t.name.substr(1) : t.name;
+      pointee = merge_names(dump, binary->type_name(elem));
+    } else if (t.size != ptr) {
+      info.pointee = info.index;  // not pointer-shaped: a boxed value of the type itself
+    } else {
+      pointee = direct_pointee_name(t, ptr);
+      // A named pointer-sized type: a boxed integer-like value (syscall.Errno)
+      // unless the executable says it holds pointers (then its pointee is
+      // unknown).
+      if (pointee.empty() && !t.name.empty() && t.name.back() != '.' &&
+          t.name.rfind("func(", 0) != 0) {
+        auto shape = binary ? binary->type_shape(t.address) : std::nullopt;
+        if (!shape || shape->ptrdata == 0) info.pointee = info.index;
+      }
+    }
+    if (!pointee.empty()) info.pointee = intern(pointee);
     types.emplace(t.address, std::move(info));
   }
   std::unordered_map<uint64_t, uint64_t> itab_type;
@@ -149,6 +206,9 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
 
   std::vector<uint64_t> type_addr(V, 0);
   std::vector<bool> conflicted(V, false);
+  // A header type and an interface pointee named differently may still be
+  // one type: the executable says the interface's *T points at the header's
+  // T, or the dump truncated the pointer type to "pkg." and T is "pkg.X".
   auto agree = [&](uint64_t header_type, uint64_t iface_type) {
     if (binary && binary->pointer_elem(iface_type) == header_type) return true;
     auto h = types.find(header_type), i = types.find(iface_type);
@@ -156,8 +216,6 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
                      : binary                            ? binary->type_name(header_type)
                                                          : std::string();
     if (hn.empty() || i == types.end()) return false;
-    if (i->second.index && L.type_names_[i->second.index] == "*" + hn) return true;
-    // A truncated pointer type "pkg." and a header type "pkg.T".
     const std::string& d = i->second.dump_name;
     return !d.empty() && d.back() == '.' && i->second.size == ptr && hn.starts_with(d) &&
            hn.find('/', d.size()) == std::string::npos;
@@ -165,6 +223,11 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
   auto name_index_of = [&](uint64_t type) -> std::pair<uint32_t, bool> {
     auto it = types.find(type);
     if (it != types.end()) return {it->second.index, it->second.from_binary};
+    return {0, false};
+  };
+  auto pointee_index_of = [&](uint64_t type) -> std::pair<uint32_t, bool> {
+    auto it = types.find(type);
+    if (it != types.end()) return {it->second.pointee, it->second.from_binary};
     return {0, false};
   };
   auto apply = [&](ObjectId id, uint64_t type, TypeSource source, uint32_t index,
@@ -181,7 +244,7 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       if (from_binary) ++c.by_binary;
       return;
     }
-    if (type_addr[id] == type || conflicted[id]) return;
+    if (type_addr[id] == type || L.type_of_[id] == index || conflicted[id]) return;
     if (L.source_[id] == TypeSource::kMallocHeader && source == TypeSource::kInterface &&
         agree(type_addr[id], type))
       return;
@@ -196,6 +259,10 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       uint64_t t = s.word(id, 0);
       if (!t) continue;
       auto [index, from_binary] = name_index_of(t);
+      if (!index && dwarf_index(t) != DwarfTypes::kNoType) {
+        index = intern(dwarf_name(dwarf_index(t)));
+        from_binary = true;
+      }
       if (!index && binary) {
         // No type record: trust the executable only for a descriptor that
         // decodes and fits the slot behind the header with pointers.
@@ -223,7 +290,7 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       ++c.interior_skipped;
       return;
     }
-    auto [index, from_binary] = name_index_of(t);
+    auto [index, from_binary] = pointee_index_of(t);
     apply(target, t, TypeSource::kInterface, index, from_binary);
   };
   const GraphView g = s.view();
@@ -255,7 +322,52 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     name_pointee(word_at(base + r.offset - ptr), r.value, r.target);
   }
 
-  // 3. Allocation sites, deduplicated by label (buckets differ by size too).
+  // 3. DWARF: types propagated from the globals and from what steps 1-2
+  // typed, for the objects they left untyped. Lower priority than both: a
+  // different DWARF name for an object they typed is counted, not used.
+  if (dwarf) {
+    std::vector<bool> header(V, false);
+    std::vector<uint32_t> known(V, DwarfTypes::kNoType);
+    for (ObjectId id = 1; id < V; ++id) {
+      header[id] = has_header(id);
+      if (!type_addr[id] || conflicted[id]) continue;
+      uint32_t d = dwarf_index(type_addr[id]);
+      known[id] =
+          L.source_[id] == TypeSource::kMallocHeader ? d : interface_pointee(*dwarf, d, ptr);
+    }
+    // A finalizer record names its object's pointer type (SetFinalizer's
+    // first argument): the object is its pointee.
+    for (const FinalizerRecord& fr : f.finalizers) {
+      ObjectId id = s.find(fr.object);
+      if (id == kNoObject || known[id] != DwarfTypes::kNoType || type_addr[id] ||
+          fr.object != s.address(id) + (header[id] ? ptr : 0))
+        continue;
+      known[id] = interface_pointee(*dwarf, dwarf_index(fr.object_type), ptr);
+    }
+    DwarfTyping typing = propagate_dwarf_types(s, *dwarf, *binary, known, header);
+    c.dwarf_interior = typing.interior + typing.partial;
+    c.dwarf_conflicts = typing.conflicts;
+    std::unordered_map<uint64_t, uint32_t> dwarf_names;  // (type, shape) -> name index
+    for (ObjectId id = 1; id < V; ++id) {
+      if (typing.type[id] == DwarfTypes::kNoType && typing.shape[id] != DwarfShape::kStringBytes)
+        continue;
+      uint64_t key = (uint64_t{typing.type[id]} << 8) | static_cast<uint8_t>(typing.shape[id]);
+      auto it = dwarf_names.find(key);
+      if (it == dwarf_names.end())
+        it = dwarf_names
+                 .emplace(key, intern(dwarf_object_name(*dwarf, typing.type[id], typing.shape[id])))
+                 .first;
+      if (L.type_of_[id] == 0) {
+        L.type_of_[id] = it->second;
+        L.source_[id] = TypeSource::kDwarf;
+        ++c.by_dwarf;
+      } else if (L.type_of_[id] != it->second) {
+        ++c.dwarf_conflicts;
+      }
+    }
+  }
+
+  // 4. Allocation sites, deduplicated by label (buckets differ by size too).
   std::unordered_map<uint64_t, uint32_t> bucket_site;
   std::unordered_map<std::string, uint32_t> site_index;
   for (const MemProfBucket& b : f.buckets) {
@@ -296,6 +408,12 @@ LabelCounts label_coverage(const Snapshot& s, const Labels& labels, const MarkRe
     if (!typed && !sited) c.unnamed_live_bytes += s.size(id);
   }
   return c;
+}
+
+bool type_name_matches(std::string_view object_type, std::string_view wanted) {
+  if (object_type.empty()) return false;
+  if (object_type == wanted) return true;
+  return wanted.size() > 1 && wanted[0] == '*' && object_type == wanted.substr(1);
 }
 
 }  // namespace heapwalk

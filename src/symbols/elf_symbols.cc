@@ -6,6 +6,7 @@
 #include "heapwalk/error.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/snapshot.h"
+#include "heapwalk/symbols/dwarf_types.h"
 
 namespace heapwalk {
 
@@ -56,6 +57,9 @@ ElfSymbols ElfSymbols::open(const std::string& path) {
   ElfSymbols e;
   e.input_ = std::make_unique<InputBuffer>(InputBuffer::open(path));
   e.parse();
+  auto dwarf = std::make_unique<DwarfTypes>(DwarfTypes::open(path));
+  for (const std::string& w : dwarf->warnings()) e.warnings_.push_back(w);
+  if (!dwarf->types().empty()) e.dwarf_ = std::move(dwarf);
   return e;
 }
 

@@ -13,20 +13,32 @@
 //    frame outside the runtime and standard library.
 // 4. With an executable (ElfSymbols), type addresses get their full names
 //    (`type:*context.cancelCtx`), which the dump truncates (`context.`).
+// 5. With an executable that has DWARF (ElfSymbols::dwarf()), types
+//    propagated from its globals' static types and from the objects 1-2
+//    typed and from the objects of finalizer records (whose object type is
+//    recorded), through pointers, slices, maps, interfaces and struct layouts
+//    (passes/dwarf_propagation.h): TypeSource::kDwarf. DWARF names come
+//    first for every source then (full package paths), so one type has one
+//    name whichever evidence found it.
 //
 // Conflicts (two sources naming one object differently) resolve by the
-// source order above (header beats interface word), then first evidence in
-// object-id/edge order; every conflict is counted. Interface words whose data
+// source order: malloc header > interface word > DWARF (the object's own
+// header is direct evidence; an interface word is the runtime's word for
+// one value; DWARF infers through static types, which unsafe code and
+// reused memory can defeat), then first evidence in object-id/edge order
+// (breadth-first order from the globals for DWARF); every conflict is
+// counted (`conflicts`, `dwarf_conflicts`). Interface words whose data
 // word points inside an object (not at its start; for a malloc-header slot,
 // not exactly at start + 8, where its value starts) name a part of the slot,
 // not the slot: skipped and counted.
 //
-// What a type name means: an interface names its dynamic type, i.e. what %T
-// prints for it: `*context.cancelCtx` for the cancelCtx object a pointer in
-// an interface points at, `main.sessionStats` for a value boxed in the heap.
-// A malloc header names the allocated type (`main.sessionStats`, or
-// `context.cancelCtx` for a `new(context.cancelCtx)` slot). A header T and an
-// interface *T agree (not a conflict); the header's name is kept.
+// What a type name means: an object's label is the type OF THE OBJECT, never
+// of a pointer to it. An interface holding a *context.cancelCtx (what %T
+// prints) names the object its data word points at `context.cancelCtx`; a
+// value boxed in the heap is named by its type (`main.sessionStats`); the
+// data word of a map is a runtime.hmap, of a chan a runtime.hchan; of a func
+// or a pointer-shaped struct, unknown (nothing named). A malloc header names
+// the allocated type. So a header T and an interface *T agree.
 //
 // Details the sources need:
 // - Only words before a pointer field that resolves to an object are
@@ -36,9 +48,13 @@
 //   with pointer fields) has its value, its interface data words and its
 //   alloc sample at slot + ptrsize.
 // - Dump type names ending in "." are truncated (the runtime writes pkgpath +
-//   "." + name, and unnamed types have no name): a pointer-sized one is shown
-//   "context.<pointer type>", any other "pkg.<unnamed type>"; an executable
-//   gives the full name. Type records without a name name nothing.
+//   "." + name, and unnamed types have no name): a pointer-sized one is a
+//   *T of that package, so what it points at is shown "context.<pointee
+//   type>"; any other is boxed and shown "pkg.<unnamed type>"; an executable
+//   gives the full name. Type records without a name name nothing. The
+//   record's `indirect` flag is not used: Go writes it true for every type
+//   with pointers. Without an executable, a named pointer-sized type
+//   (`syscall.Errno`) is taken as a boxed value of itself.
 // - The executable's names are what %T prints, with package NAMES
 //   ("*json.encodeState"); where the dump has the package PATH
 //   ("encoding/json.") the path is put back ("*encoding/json.encodeState").
@@ -54,6 +70,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "heapwalk/snapshot.h"
@@ -62,7 +79,7 @@ namespace heapwalk {
 
 class ElfSymbols;  // symbols/elf_symbols.h
 
-enum class TypeSource : uint8_t { kNone = 0, kMallocHeader, kInterface };
+enum class TypeSource : uint8_t { kNone = 0, kMallocHeader, kInterface, kDwarf };
 
 struct AllocSite {
   std::string
@@ -77,6 +94,9 @@ struct LabelCounts {
   uint64_t interior_skipped = 0;                          // interface words pointing inside a slot
   uint64_t samples_unresolved = 0;  // alloc samples not at an object's start (or start + 8)
   uint64_t by_binary = 0;           // ... of by_header/by_interface, names only the executable gave
+  uint64_t by_dwarf = 0;            // objects typed only by DWARF propagation
+  uint64_t dwarf_conflicts = 0;     // DWARF named an object otherwise (kept the other name)
+  uint64_t dwarf_interior = 0;      // typed pointers to a part of an object (skipped)
   uint64_t typed_live_bytes = 0, sited_live_bytes = 0,
            unnamed_live_bytes = 0;  // filled by callers with a mark
 };
@@ -84,8 +104,8 @@ struct LabelCounts {
 class Labels {
  public:
   // Type name of an object ("" if unknown): full when the executable gave
-  // it, else as the dump has it, with truncated pointer types written
-  // "context.<pointer type>".
+  // it, else as the dump has it, with the pointees of truncated pointer
+  // types written "context.<pointee type>".
   const std::string& type_name(ObjectId id) const { return type_names_[type_of_[id]]; }
   uint32_t type_index(ObjectId id) const { return type_of_[id]; }
   TypeSource type_source(ObjectId id) const { return source_[id]; }
@@ -112,6 +132,13 @@ class Labels {
   std::vector<AllocSite> sites_{AllocSite{}};
   LabelCounts counts_;
 };
+
+// Whether an object whose type is `object_type` (a Labels::type_name: the
+// object's own type) is what a user means by `wanted`. Users write Go's
+// pointer type, as %T prints it (`*context.cancelCtx`): that names the
+// objects it points at, `context.cancelCtx`, so a leading '*' matches the
+// pointee too. Exact otherwise.
+bool type_name_matches(std::string_view object_type, std::string_view wanted);
 
 // O(V + E) plus a lookup per candidate word in sorted itab/type tables.
 Labels compute_labels(const Snapshot& snapshot, const ElfSymbols* binary = nullptr);

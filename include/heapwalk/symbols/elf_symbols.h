@@ -36,6 +36,7 @@
 namespace heapwalk {
 
 class Snapshot;
+class DwarfTypes;  // symbols/dwarf_types.h
 
 class ElfSymbols {
  public:
@@ -47,7 +48,8 @@ class ElfSymbols {
   };
 
   // Throws InputError (file named, offset of the bad field) on anything that
-  // is not a well-formed ELF64 little-endian file.
+  // is not a well-formed ELF64 little-endian file. open() also reads the
+  // file's DWARF (dwarf()); from_bytes() has none.
   static ElfSymbols open(const std::string& path);
   static ElfSymbols from_bytes(std::string name, std::span<const uint8_t> bytes);
 
@@ -61,6 +63,9 @@ class ElfSymbols {
   const std::string& go_version() const { return go_version_; }
   size_t symbol_count() const { return symbols_.size(); }
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // The executable's DWARF types and globals, or nullptr (from_bytes, or no
+  // DWARF: then warnings() says so).
+  const DwarfTypes* dwarf() const { return dwarf_.get(); }
 
   int64_t load_bias() const { return bias_; }
   void set_load_bias(int64_t bias) { bias_ = bias; }
@@ -119,6 +124,7 @@ class ElfSymbols {
   uint64_t types_begin_ = 0, types_end_ = 0;  // runtime.types .. runtime.etypes (ELF)
   int go_minor_ = 0;
   std::vector<std::string> warnings_;
+  std::unique_ptr<DwarfTypes> dwarf_;
 };
 
 // How well an executable fits a dump.
