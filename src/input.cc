@@ -59,11 +59,14 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
     throw InputError(name, 0,
                      "zstd: frame decompresses to " + size_text(announced) +
                          ", over the limit of " + size_text(limit) +
-                         " (raise it with --max-decompressed)");
-  size_t capacity = announced != ZSTD_CONTENTSIZE_UNKNOWN
-                        ? static_cast<size_t>(announced) + 1
-                        : std::min<uint64_t>(limit + 1, std::max<uint64_t>(in.size() * 4, 1 << 20));
-  out.resize(capacity);
+                         " (raise it with --max-decompressed or --max-memory)");
+  // The announced size is only a claim: a 20-byte frame header may announce
+  // gigabytes. Allocate what real dumps need at most for their compressed
+  // size (they compress 20-50x) and grow by doubling as output really comes,
+  // so that memory follows the bytes actually produced.
+  uint64_t guess = std::max<uint64_t>(uint64_t{in.size()} * 64, 64 << 10);
+  if (announced != ZSTD_CONTENTSIZE_UNKNOWN) guess = std::min<uint64_t>(guess, announced + 1);
+  out.resize(static_cast<size_t>(std::min<uint64_t>(guess, limit + 1)));
 
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
   if (!ctx) throw InputError(name, InputError::kNoOffset, "zstd: out of memory");
@@ -81,7 +84,7 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
       if (produced > limit)
         throw InputError(name, src.pos,
                          "zstd: decompresses to more than the limit of " + size_text(limit) +
-                             " (raise it with --max-decompressed)");
+                             " (raise it with --max-decompressed or --max-memory)");
       out.resize(std::min<uint64_t>(limit + 1, uint64_t{out.size()} * 2));
     }
     ZSTD_outBuffer dst{out.data(), out.size(), produced};
@@ -93,7 +96,7 @@ void decompress(const std::string& name, std::span<const uint8_t> in, uint64_t l
     if (produced > limit)
       throw InputError(name, src.pos,
                        "zstd: decompresses to more than the limit of " + size_text(limit) +
-                           " (raise it with --max-decompressed)");
+                           " (raise it with --max-decompressed or --max-memory)");
     if (last != 0 && src.pos == src.size && dst.pos < dst.size) break;  // input ran out mid-frame
   }
   if (last != 0)

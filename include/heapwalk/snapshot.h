@@ -170,9 +170,14 @@ struct LoadOptions {
   // Draw a progress line on stderr when it is a terminal and the load takes
   // over a second (progress.h). The CLI sets it; library users need not.
   bool show_progress = false;
+  // --max-memory: refuse (InputError) input whose analysis would need more
+  // bytes of memory than this (heapwalk/memory_budget.h); 0 = no limit.
+  uint64_t max_memory = 0;
 };
 
-// open + read_dump + build_snapshot: what every verb starts with.
+// open + read_dump + build_snapshot: what every verb starts with. With
+// max_memory, zstd input may not decompress to more than that, and the
+// estimate from the reader's counts is checked before the snapshot is built.
 Snapshot load_snapshot(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace heapwalk

@@ -37,6 +37,8 @@ VerbParser::VerbParser(std::string verb, std::string usage, std::vector<OutputFo
       "max-decompressed", po::value(&max_decompressed_text_),
       "refuse zstd input that decompresses to more than SIZE (default: physical memory)")(
       "allow-truncated", "analyse a dump that was cut short (what is missing is reported)")(
+      "max-memory", po::value(&max_memory_text_),
+      "refuse, before using it, input whose analysis needs more than SIZE of memory")(
       "binary", po::value(&binary_text_),
       "the program's executable (ELF): names globals and types from its symbols");
 }
@@ -69,6 +71,7 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   if (!known) throw UsageError(verb_ + ": unknown --format '" + format_text_ + "'");
   if (!max_decompressed_text_.empty())
     out.load.input.max_decompressed_bytes = parse_size(max_decompressed_text_);
+  if (!max_memory_text_.empty()) out.load.max_memory = parse_size(max_memory_text_);
   out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
   out.load.show_progress = true;  // only ever drawn on a terminal
   out.binary = binary_text_;

@@ -29,6 +29,7 @@
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
+#include "heapwalk/truncation.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -172,8 +173,7 @@ int run_dominators(const std::vector<std::string>& args) {
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated)
-    throw UsageError("dominators: the dump was cut short: liveness is unknown");
+  require_roots(s.facts(), options.files.front(), "dominators", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   std::vector<uint64_t> weight(s.vertex_count(), 0);
   for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);

@@ -39,6 +39,7 @@
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
+#include "heapwalk/truncation.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -299,8 +300,7 @@ int run_goroutines(const std::vector<std::string>& args) {
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated)
-    throw UsageError("goroutines: the dump was cut short: liveness is unknown");
+  require_roots(s.facts(), options.files.front(), "goroutines");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   const Labels labels = compute_labels(s, binary.get());
   const Json j = build(s, options.files.front(), labels);

@@ -27,6 +27,7 @@
 #include "heapwalk/passes/retained_by_group.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
+#include "heapwalk/truncation.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -177,8 +178,9 @@ int run_histogram(const std::vector<std::string>& args) {
   const Snapshot snapshot = load_snapshot(options.files.front(), options.load);
   std::unique_ptr<ElfSymbols> binary = open_binary(options, snapshot, std::cerr);
   const bool all = parser.values().count("all") > 0;
-  if (!all && snapshot.facts().truncated)
-    throw UsageError("histogram: the dump was cut short: liveness is unknown (use --all)");
+  if (!all)
+    require_roots(snapshot.facts(), options.files.front(), "histogram",
+                  "--all counts every object read, live or not");
   const Labels labels = compute_labels(snapshot, binary.get());
   MarkResult live;
   if (!all) live = mark(snapshot);

@@ -57,6 +57,7 @@
 #include "heapwalk/passes/root_paths.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
+#include "heapwalk/truncation.h"
 #include "retention_path.h"
 #include "verb.h"
 
@@ -283,7 +284,7 @@ int run_paths(const std::vector<std::string>& args) {
   uint64_t address = vm.count("address") ? parse_address(address_text) : 0;
 
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated) throw UsageError("paths: the dump was cut short: liveness is unknown");
+  require_roots(s.facts(), options.files.front(), "paths");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   const Labels labels = compute_labels(s, binary.get());
   const RootPaths paths = compute_root_paths(s);

@@ -13,6 +13,7 @@
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
+#include "heapwalk/truncation.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -187,7 +188,12 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
   }
   j["memstats_check"] = memstats_check(s, s.object_count(), bytes);
 
-  if (!f.truncated) {
+  const TruncationReport cut = truncation_report(f);
+  if (cut.truncated) {
+    j["dump"]["missing"] = cut.missing;
+    j["dump"]["roots_complete"] = cut.roots_complete;
+  }
+  if (cut.roots_complete) {
     MarkResult m = mark(s);
     MarkResult without_finalizers = mark(s, kMaskWithoutFinalizers);
     FinalizerAnalysis fa = analyze_finalizers(s, m, without_finalizers);
@@ -222,10 +228,8 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
 
   Json caveats = Json::array();
   GoVersion v = s.go_version();
-  if (f.truncated)
-    caveats.push_back("the dump was cut short at offset " + std::to_string(f.truncated_at) +
-                      ": liveness is not computed (roots come after the objects in the dump)");
-  if (!f.truncated && j["unreachable"]["objects"].get<uint64_t>() > 0) {
+  if (cut.truncated) caveats.push_back("the dump was " + cut.describe());
+  if (cut.roots_complete && j["unreachable"]["objects"].get<uint64_t>() > 0) {
     // Roots the dump format cannot carry: objects held only through them look
     // like garbage here. Name the ones this dump's Go version has.
     std::string missing =

@@ -37,6 +37,7 @@
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
+#include "heapwalk/truncation.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -288,7 +289,7 @@ int run_top(const std::vector<std::string>& args) {
   if (by != "object" && by != "type" && by != "site")
     throw UsageError("top: unknown --by '" + by + "' (object, type or site)");
   const Snapshot s = load_snapshot(options.files.front(), options.load);
-  if (s.facts().truncated) throw UsageError("top: the dump was cut short: liveness is unknown");
+  require_roots(s.facts(), options.files.front(), "top", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
   const Labels labels = compute_labels(s, binary.get());
   std::vector<uint64_t> weight(s.vertex_count(), 0);

@@ -23,6 +23,7 @@
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/elf_symbols.h"
+#include "heapwalk/truncation.h"
 #include "src/cli/common_options.h"
 #include "src/cli/verb.h"
 
@@ -76,8 +77,8 @@ int run_unreachable(const std::vector<std::string>& args) {
     throw UsageError("unreachable: unknown --by '" + by + "' (type, site or size)");
 
   const Snapshot snapshot = load_snapshot(options.files.front(), options.load);
-  if (snapshot.facts().truncated)
-    throw UsageError("unreachable: the dump was cut short before its roots: liveness is unknown");
+  require_roots(snapshot.facts(), options.files.front(), "unreachable",
+                "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, snapshot, std::cerr);
   const MarkResult full = mark(snapshot);
   const FinalizerAnalysis finalizers =
