@@ -356,3 +356,30 @@ TEST_CASE("README CI example runs for real", "[check][diff][cli][readme]") {
   CHECK(readme.find("`sessionleak/heapwalk.rules`:\n\n```\n" +
                     test::read_file(test::source_dir() / kRules) + "```") != std::string::npos);
 }
+
+TEST_CASE("check: type: selectors match the type name histogram shows", "[check][cli]") {
+  const std::string ctx = "samples/go/ctxleak/ctxleak.heapdump.zst";
+  const json h = test::run_heapwalk_json("histogram -n 0 " + ctx);
+  uint64_t count = 0, bytes = 0, retained = 0;
+  for (const json& row : h["rows"])
+    if (row.value("type", "") == "context.<pointer type>") {
+      count = row["count"];
+      bytes = row["bytes"];
+      retained = row["retained"];
+    }
+  REQUIRE(count > 2000);  // 2,000 leaked children, their grandchildren, the parent, ...
+  test::CliRun r = check(
+      "--format json --rule 'max count type:\"context.<pointer type>\" 10' --rule 'max bytes "
+      "type:\"context.<pointer type>\" 1GiB' --rule 'max retained type:\"context.<pointer "
+      "type>\" 1GiB' " +
+      ctx);
+  REQUIRE(r.status == 3);
+  const json j = json::parse(r.out);
+  CHECK(j["results"][0]["value"] == count);
+  CHECK(j["results"][1]["value"] == bytes);
+  // The set retains at least what its outermost members retain (histogram's
+  // "retained"), and more when members share what they hold.
+  CHECK(j["results"][2]["value"].get<uint64_t>() >= retained);
+  CHECK(j["results"][2]["pass"] == true);
+  CHECK(check("--rule 'max count type:no.such.Type 0' " + ctx).status == 0);
+}
