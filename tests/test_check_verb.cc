@@ -362,15 +362,15 @@ TEST_CASE("check: type: selectors match the type name histogram shows", "[check]
   const json h = test::run_heapwalk_json("histogram -n 0 " + ctx);
   uint64_t count = 0, bytes = 0, retained = 0;
   for (const json& row : h["rows"])
-    if (row.value("type", "") == "context.<pointer type>") {
+    if (row.value("type", "") == "context.<pointee type>") {
       count = row["count"];
       bytes = row["bytes"];
       retained = row["retained"];
     }
   REQUIRE(count > 2000);  // 2,000 leaked children, their grandchildren, the parent, ...
   test::CliRun r = check(
-      "--format json --rule 'max count type:\"context.<pointer type>\" 10' --rule 'max bytes "
-      "type:\"context.<pointer type>\" 1GiB' --rule 'max retained type:\"context.<pointer "
+      "--format json --rule 'max count type:\"context.<pointee type>\" 10' --rule 'max bytes "
+      "type:\"context.<pointee type>\" 1GiB' --rule 'max retained type:\"context.<pointee "
       "type>\" 1GiB' " +
       ctx);
   REQUIRE(r.status == 3);

@@ -43,10 +43,10 @@
 #include "common_options.h"
 #include "goroutine_function.h"
 #include "heapwalk/error.h"
+#include "heapwalk/passes/cycles.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
-#include "heapwalk/passes/cycles.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/passes/retained_by_set.h"
 #include "heapwalk/passes/root_paths.h"
@@ -128,7 +128,8 @@ std::vector<ObjectId> select(Analysis& a, const Rule& rule) {
   std::vector<ObjectId> out;
   if (rule.selector == SelectorKind::kType) {
     for (ObjectId v = 1; v < a.s().vertex_count(); ++v)
-      if (a.live().is_live(v) && type_name_matches(labels.type_name(v), rule.value)) out.push_back(v);
+      if (a.live().is_live(v) && type_name_matches(labels.type_name(v), rule.value))
+        out.push_back(v);
   } else {
     // One substring search per distinct site, then a lookup per object.
     std::vector<char> hit(labels.sites().size(), 0);

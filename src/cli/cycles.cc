@@ -50,8 +50,7 @@ Json offset_json(const Snapshot& s, const CycleEdge& e) {
   return e.finalizer_closure() ? Json(nullptr) : Json(s.edge_offset(e.edge));
 }
 
-Json cycle_json(const PathContext& c, const Cycle& cycle, size_t index,
-                uint64_t members_limit) {
+Json cycle_json(const PathContext& c, const Cycle& cycle, size_t index, uint64_t members_limit) {
   const Snapshot& s = c.s;
   Json j;
   j["index"] = index;

@@ -180,8 +180,10 @@ void render_text(const Json& j, std::ostream& out) {
 }
 
 void render_dot(const Json& j, std::ostream& out) {
+  // Top to bottom: retention chains are long and narrow, and read like a
+  // stack from the root down to the target.
   out << "digraph heapwalk_paths {\n"
-      << "  rankdir=LR;\n"
+      << "  rankdir=TB;\n"
       << "  node [shape=box, fontname=\"monospace\"];\n"
       << "  edge [fontname=\"monospace\"];\n";
   std::map<std::string, std::string> nodes;  // key -> node id
