@@ -1,7 +1,7 @@
 // Where a goroutine is stuck, as a Go engineer would say it: the innermost
 // frame of the program's own code, else the innermost frame outside the
-// runtime, else the innermost frame. The same rule as summary's goroutine
-// groups (summary.cc has its own copy; it can switch to this one).
+// runtime, else the innermost frame. Summary's goroutine groups and check's
+// goroutine offenders both use it.
 #pragma once
 
 #include <string>

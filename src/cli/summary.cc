@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common_options.h"
+#include "goroutine_function.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
@@ -25,26 +26,6 @@ namespace {
 const char* const kSummaryStats[] = {"HeapAlloc",  "HeapObjects", "HeapInuse",  "HeapSys",
                                      "StackInuse", "Sys",         "TotalAlloc", "Mallocs",
                                      "Frees",      "NumGC"};
-
-// Standard library or runtime: the first path element has no dot ("sync",
-// "net/http"), except the program's own package main.
-bool is_std_function(const std::string& function) {
-  std::string path = function.substr(0, function.find('.', function.rfind('/') + 1));
-  std::string first = path.substr(0, path.find('/'));
-  return first != "main" && first.find('.') == std::string::npos;
-}
-
-// Where a goroutine is stuck, as a Go engineer would say it: the innermost
-// frame of the program's own code, else the innermost frame outside the
-// runtime, else the innermost frame.
-std::string goroutine_function(const DumpFacts& f, const GoroutineRecord& g) {
-  uint32_t end = std::min<uint64_t>(g.first_frame + uint64_t{g.frame_count}, f.frames.size());
-  for (uint32_t i = g.first_frame; i < end; ++i)
-    if (!is_std_function(f.frames[i].function)) return f.frames[i].function;
-  for (uint32_t i = g.first_frame; i < end; ++i)
-    if (f.frames[i].function.rfind("runtime.", 0) != 0) return f.frames[i].function;
-  return g.first_frame < end ? f.frames[g.first_frame].function : std::string();
-}
 
 Json goroutine_summary(const DumpFacts& f) {
   std::map<std::string, uint64_t> by_state, system_by_state;
