@@ -17,10 +17,10 @@ namespace {
 
 // Go's own DWARF attributes (cmd/internal/dwarf).
 constexpr unsigned kAtGoKind = 0x2900, kAtGoElem = 0x2902, kAtGoRuntimeType = 0x2904;
-// reflect.Kind values DW_AT_go_kind carries.
+// reflect.Kind values DW_AT_go_kind carries (Ptr, 22, is the default
+// reading of a pointer DIE and needs no name).
 constexpr uint64_t kKindArray = 17, kKindChan = 18, kKindFunc = 19, kKindInterface = 20,
-                   kKindMap = 21, kKindPtr = 22, kKindSlice = 23, kKindString = 24,
-                   kKindUnsafePointer = 26;
+                   kKindMap = 21, kKindSlice = 23, kKindString = 24, kKindUnsafePointer = 26;
 
 bool udata(Dwarf_Die* die, unsigned at, uint64_t& out) {
   Dwarf_Attribute a;
