@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "heapwalk/report/format.h"
 #include "heapwalk/rules/rules.h"
 
 namespace heapwalk::rules {
@@ -31,21 +32,9 @@ struct Token {
 
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
-// Shows a word in a message without letting control bytes through.
-std::string shown(std::string_view word) {
-  std::string out;
-  for (unsigned char c : word) {
-    if (c < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return "'" + out + "'";
-}
+// Shows a word in a message without letting control bytes (or broken
+// UTF-8) through: the escaping every text output uses.
+std::string shown(std::string_view word) { return "'" + report::safe_text(word) + "'"; }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -328,10 +317,7 @@ std::string quote(const std::string& value) {
     } else if (c == '\t') {
       out += "\\t";
     } else if (c < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      out += report::safe_text(std::string_view(reinterpret_cast<const char*>(&c), 1));
     } else {
       out += static_cast<char>(c);
     }
