@@ -23,11 +23,16 @@ constexpr uint64_t kBytesPerOtherRecord = 96;
 }  // namespace
 
 uint64_t estimate_peak_memory(const DumpFacts& facts, uint64_t input_bytes) {
+  return estimate_peak_memory(facts, input_bytes, facts.objects.size());
+}
+
+uint64_t estimate_peak_memory(const DumpFacts& facts, uint64_t input_bytes,
+                              uint64_t object_records) {
   uint64_t other = facts.roots.size() + facts.types.size() + facts.goroutines.size() +
                    facts.frames.size() + facts.finalizers.size() + facts.segments.size() +
                    facts.buckets.size() + facts.alloc_samples.size() + facts.itabs.size() +
                    facts.threads.size();
-  return input_bytes + facts.objects.size() * kBytesPerObject +
+  return input_bytes + object_records * kBytesPerObject +
          facts.pointer_fields * kBytesPerPointerField + other * kBytesPerOtherRecord;
 }
 

@@ -20,6 +20,10 @@ namespace heapwalk {
 // Bytes of memory an analysis of `facts` needs at its peak, beyond the
 // program itself; `input_bytes` is the size of the (decompressed) dump.
 uint64_t estimate_peak_memory(const DumpFacts& facts, uint64_t input_bytes);
+// The same for facts whose object table is gone (a snapshot restored from the
+// analysis cache): `object_records` is the number the reader had.
+uint64_t estimate_peak_memory(const DumpFacts& facts, uint64_t input_bytes,
+                              uint64_t object_records);
 
 // Throws InputError naming `file` when `estimate` exceeds `max_memory`
 // (0 = no limit): "needs about X of memory (what), over --max-memory Y".

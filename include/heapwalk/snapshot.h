@@ -19,10 +19,13 @@
 
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "heapwalk/cache/analysis_cache.h"
 #include "heapwalk/dump.h"
 #include "heapwalk/input.h"
 #include "heapwalk/reader.h"
@@ -30,6 +33,9 @@
 namespace heapwalk {
 
 class ProgressMeter;
+class AnalysisCache;
+class CacheFileReader;
+class CacheFileWriter;
 
 using ObjectId = uint32_t;
 inline constexpr ObjectId kSuperRoot = 0;
@@ -137,8 +143,17 @@ class Snapshot {
   // main.worker", "bss+0x1f8", "finalizer of 0xc000012000".
   std::string root_name(const Root& root) const;
 
+  // The persistent cache of the dump this snapshot came from
+  // (cache/analysis_cache.h), or null: passes that cache their results
+  // (cache/cached_analyses.h) look there first.
+  AnalysisCache* cache() const { return cache_.get(); }
+  void set_cache(std::shared_ptr<AnalysisCache> cache) { cache_ = std::move(cache); }
+
  private:
   friend Snapshot build_snapshot(InputBuffer input, DumpFacts facts, ProgressMeter* progress);
+  // The cache saves and restores every member (cache/snapshot_archive.h).
+  friend std::function<void(CacheFileWriter&)> snapshot_writer(const Snapshot& snapshot);
+  friend Snapshot restore_snapshot(CacheFileReader& in, InputBuffer& input);
   Snapshot() = default;
 
   InputBuffer input_{};
@@ -157,6 +172,8 @@ class Snapshot {
   uint64_t page_base_ = 0;
   int page_shift_ = 13;
   std::vector<uint32_t> page_first_;
+  // Last, so destroyed first: its background writers read the arrays above.
+  std::shared_ptr<AnalysisCache> cache_;
 };
 
 // Builds the immutable snapshot from a reader's facts. Takes ownership of the
@@ -173,6 +190,11 @@ struct LoadOptions {
   // --max-memory: refuse (InputError) input whose analysis would need more
   // bytes of memory than this (heapwalk/memory_budget.h); 0 = no limit.
   uint64_t max_memory = 0;
+  // The persistent analysis cache (cache/analysis_cache.h); off by default
+  // for library users, on in the CLI. A snapshot restored from it is the
+  // same as one built from the dump; dumps read with allow_truncated that
+  // turn out truncated are never cached.
+  CacheOptions cache;
 };
 
 // open + read_dump + build_snapshot: what every verb starts with. With

@@ -42,6 +42,7 @@
 
 #include "common_options.h"
 #include "goroutine_function.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/cycles.h"
 #include "heapwalk/passes/dominators.h"
@@ -75,7 +76,7 @@ class Analysis {
   const ElfSymbols* binary() const { return binary_; }
   const MarkResult& live() const { return mark_; }
   const Labels& labels() {
-    if (!labels_) labels_ = compute_labels(s_, binary_);
+    if (!labels_) labels_ = labels_of(s_, binary_);
     return *labels_;
   }
   const RootPaths& paths() {
@@ -83,14 +84,11 @@ class Analysis {
     return *paths_;
   }
   const std::vector<uint64_t>& weight() {
-    if (weight_.empty()) {
-      weight_.assign(s_.vertex_count(), 0);
-      for (ObjectId v = 1; v < s_.vertex_count(); ++v) weight_[v] = s_.size(v);
-    }
+    if (weight_.empty()) weight_ = object_weights(s_);
     return weight_;
   }
   const DominatorTree& tree() {
-    if (!tree_) tree_ = compute_dominators(s_.view(), kSuperRoot, weight());
+    if (!tree_) tree_ = heap_dominators(s_);
     return *tree_;
   }
   const FinalizerAnalysis& finalizers() {

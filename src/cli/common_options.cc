@@ -40,7 +40,10 @@ VerbParser::VerbParser(std::string verb, std::string usage, std::vector<OutputFo
       "max-memory", po::value(&max_memory_text_),
       "refuse, before using it, input whose analysis needs more than SIZE of memory")(
       "binary", po::value(&binary_text_),
-      "the program's executable (ELF): names globals and types from its symbols");
+      "the program's executable (ELF): names globals and types from its symbols")(
+      "no-cache", "neither read nor write the analysis cache (also HEAPWALK_NO_CACHE=1)")(
+      "cache-dir", po::value(&cache_dir_text_),
+      "where the analysis cache lives (default $HEAPWALK_CACHE_DIR, else ~/.cache/heapwalk)");
 }
 
 bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out, size_t min_files,
@@ -74,6 +77,9 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   if (!max_memory_text_.empty()) out.load.max_memory = parse_size(max_memory_text_);
   out.load.read.allow_truncated = vm_.count("allow-truncated") > 0;
   out.load.show_progress = true;  // only ever drawn on a terminal
+  // The analysis cache is on unless asked otherwise (cache/analysis_cache.h).
+  out.load.cache.enabled = vm_.count("no-cache") == 0;
+  out.load.cache.directory = cache_dir_text_;
   out.binary = binary_text_;
   if (out.files.size() < min_files || out.files.size() > max_files)
     throw UsageError(

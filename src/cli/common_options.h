@@ -25,7 +25,8 @@ struct CommonOptions {
   std::string binary;  // --binary EXE: the program's executable ("" = none)
 };
 
-// Adds --format, --max-decompressed, --max-memory, --allow-truncated, --binary and --help to
+// Adds --format, --max-decompressed, --max-memory, --allow-truncated, --binary, --no-cache,
+// --cache-dir and --help to
 // `desc` and declares FILE as the positional argument(s).
 class VerbParser {
  public:
@@ -43,7 +44,7 @@ class VerbParser {
   std::vector<OutputFormat> formats_;
   boost::program_options::options_description desc_;
   boost::program_options::variables_map vm_;
-  std::string format_text_, max_decompressed_text_, max_memory_text_, binary_text_;
+  std::string format_text_, max_decompressed_text_, max_memory_text_, binary_text_, cache_dir_text_;
 };
 
 // The --binary executable, checked against the dump: nullptr without

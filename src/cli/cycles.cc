@@ -32,6 +32,7 @@
 #include <sstream>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/report/format.h"
@@ -258,7 +259,7 @@ int run_cycles(const std::vector<std::string>& args) {
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   if (s.facts().truncated) throw UsageError("cycles: the dump was cut short: liveness is unknown");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  const Labels labels = compute_labels(s, binary.get());
+  const Labels labels = labels_of(s, binary.get());
   const MarkResult full = mark(s);
   const FinalizerAnalysis finalizers = analyze_finalizers(s, full, mark(s, kMaskWithoutFinalizers));
   const RootPaths paths = compute_root_paths(s);

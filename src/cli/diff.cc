@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
@@ -59,7 +60,7 @@ Side analyse(const std::string& file, const CommonOptions& options, const std::s
     throw InputError(file, InputError::kNoOffset,
                      "the dump was cut short: liveness is unknown, nothing to compare");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  const Labels labels = compute_labels(s, binary.get());
+  const Labels labels = labels_of(s, binary.get());
   const MarkResult live = mark(s);
   Side side;
   side.live_objects = live.live_objects;
@@ -78,9 +79,7 @@ Side analyse(const std::string& file, const CommonOptions& options, const std::s
     ++a.count;
     a.bytes += s.size(v);
   }
-  std::vector<uint64_t> weight(s.vertex_count(), 0);
-  for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);
-  const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
+  const DominatorTree tree = heap_dominators(s);
   const GroupRetained retained = retained_by_group(tree, dominator_children(tree), kSuperRoot,
                                                    group_of, static_cast<uint32_t>(names.size()));
   for (size_t i = 0; i < names.size(); ++i) side.labels[names[i]].retained = retained.bytes[i];

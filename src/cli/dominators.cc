@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/report/format.h"
@@ -175,9 +176,7 @@ int run_dominators(const std::vector<std::string>& args) {
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "dominators", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  std::vector<uint64_t> weight(s.vertex_count(), 0);
-  for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);
-  const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
+  const DominatorTree tree = heap_dominators(s);
 
   ObjectId top = kSuperRoot;
   if (!address_text.empty()) {
@@ -190,7 +189,7 @@ int run_dominators(const std::vector<std::string>& args) {
   }
   uint64_t min_bytes = min_bytes_text.empty() ? std::max<uint64_t>(1, tree.retained[top] / 100)
                                               : parse_size(min_bytes_text);
-  const Labels labels = compute_labels(s, binary.get());
+  const Labels labels = labels_of(s, binary.get());
   const Json j = build(s, options.files.front(), labels, tree, top, depth, min_bytes, binary.get());
   return print_result(options.format, j, render_text);
 }

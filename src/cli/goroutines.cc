@@ -34,6 +34,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
@@ -302,7 +303,7 @@ int run_goroutines(const std::vector<std::string>& args) {
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "goroutines");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  const Labels labels = compute_labels(s, binary.get());
+  const Labels labels = labels_of(s, binary.get());
   const Json j = build(s, options.files.front(), labels);
   return print_result(options.format, j, render_text);
 }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
@@ -78,9 +79,7 @@ Json build(const Snapshot& s, const Labels& labels, const MarkResult* live, cons
     total_bytes += s.size(id);
   }
   if (live) {
-    std::vector<uint64_t> weight(s.vertex_count(), 0);
-    for (ObjectId id = 1; id < s.vertex_count(); ++id) weight[id] = s.size(id);
-    const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
+    const DominatorTree tree = heap_dominators(s);
     const GroupRetained retained = retained_by_group(tree, dominator_children(tree), kSuperRoot,
                                                      group_of, static_cast<uint32_t>(rows.size()));
     for (size_t i = 0; i < rows.size(); ++i) rows[i].retained = retained.bytes[i];
@@ -181,7 +180,7 @@ int run_histogram(const std::vector<std::string>& args) {
   if (!all)
     require_roots(snapshot.facts(), options.files.front(), "histogram",
                   "--all counts every object read, live or not");
-  const Labels labels = compute_labels(snapshot, binary.get());
+  const Labels labels = labels_of(snapshot, binary.get());
   MarkResult live;
   if (!all) live = mark(snapshot);
   Json j = build(snapshot, labels, all ? nullptr : &live, by, limit, options.files.front());

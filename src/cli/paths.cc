@@ -50,6 +50,7 @@
 #include <unordered_set>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
@@ -273,7 +274,7 @@ int run_paths(const std::vector<std::string>& args) {
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "paths");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  const Labels labels = compute_labels(s, binary.get());
+  const Labels labels = labels_of(s, binary.get());
   const RootPaths paths = compute_root_paths(s);
 
   std::string kind = vm.count("address")   ? "address"
@@ -285,9 +286,7 @@ int run_paths(const std::vector<std::string>& args) {
   DominatorTree tree;
   uint64_t live = 0;
   if (need_tree) {
-    std::vector<uint64_t> weight(s.vertex_count(), 0);
-    for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);
-    tree = compute_dominators(s.view(), kSuperRoot, weight);
+    tree = heap_dominators(s);
     live = tree.retained[kSuperRoot];
   } else {
     for (ObjectId v = 1; v < s.vertex_count(); ++v)

@@ -8,6 +8,7 @@
 
 #include "common_options.h"
 #include "goroutine_function.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
@@ -195,7 +196,7 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
                                                            {"bytes", m.live_bytes_by_root[k]}};
     j["live_by_root"] = by_root;
     // How much of the live heap the labels pass can name (passes/labels.h).
-    LabelCounts names = label_coverage(s, compute_labels(s, binary), m);
+    LabelCounts names = label_coverage(s, labels_of(s, binary), m);
     j["names"] = {{"typed_bytes", names.typed_live_bytes},
                   {"sited_bytes", names.sited_live_bytes},
                   {"unnamed_bytes", names.unnamed_live_bytes},

@@ -30,6 +30,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
 #include "heapwalk/passes/labels.h"
@@ -291,10 +292,8 @@ int run_top(const std::vector<std::string>& args) {
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "top", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
-  const Labels labels = compute_labels(s, binary.get());
-  std::vector<uint64_t> weight(s.vertex_count(), 0);
-  for (ObjectId v = 1; v < s.vertex_count(); ++v) weight[v] = s.size(v);
-  const DominatorTree tree = compute_dominators(s.view(), kSuperRoot, weight);
+  const Labels labels = labels_of(s, binary.get());
+  const DominatorTree tree = heap_dominators(s);
 
   Json j;
   j["schema"] = report::kJsonSchema;

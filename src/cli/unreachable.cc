@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/finalizers.h"
 #include "heapwalk/passes/labels.h"
@@ -84,7 +85,7 @@ int run_unreachable(const std::vector<std::string>& args) {
   const FinalizerAnalysis finalizers =
       analyze_finalizers(snapshot, full, mark(snapshot, kMaskWithoutFinalizers));
   Labels labels;
-  if (by != "size") labels = compute_labels(snapshot, binary.get());
+  if (by != "size") labels = labels_of(snapshot, binary.get());
 
   std::map<std::string, Group> by_key;
   for (ObjectId v = 1; v < snapshot.vertex_count(); ++v) {

@@ -125,6 +125,9 @@ class Labels {
 
  private:
   friend Labels compute_labels(const Snapshot&, const ElfSymbols*);
+  // The analysis cache saves and restores them (cache/cached_analyses.h).
+  friend void save_labels(const Labels&, CacheFileWriter&);
+  friend Labels restore_labels(CacheFileReader&, const Snapshot&);
   std::vector<uint32_t> type_of_;
   std::vector<TypeSource> source_;
   std::vector<uint32_t> site_of_;

@@ -1,0 +1,32 @@
+// The analyses worth keeping in the persistent cache, behind one call each:
+// the first verb on a dump computes and stores them, later verbs restore
+// them. Without a cache (Snapshot::cache() null) they simply compute.
+//
+// Restored results are the computed ones, bit for bit (tests compare them);
+// a damaged section is detected (checksum, then the structural checks
+// below) and recomputed.
+#pragma once
+
+#include "heapwalk/passes/dominators.h"
+#include "heapwalk/passes/labels.h"
+#include "heapwalk/snapshot.h"
+
+namespace heapwalk {
+
+// compute_labels(snapshot, binary). Cached only without an executable: with
+// one, the labels depend on the executable too and are computed each time.
+// Restore checks: one entry per vertex, indices inside the name tables,
+// type sources valid.
+Labels labels_of(const Snapshot& snapshot, const ElfSymbols* binary);
+
+// The dominator tree of the heap: compute_dominators from the super-root with
+// object sizes as weights (what top, dominators, paths, histogram, diff and
+// check use). Cached as idom and preorder; retained sizes are recomputed on
+// restore (one pass). Restore checks: the preorder starts at the super-root
+// and lists each reachable vertex once, every idom comes before its vertex.
+DominatorTree heap_dominators(const Snapshot& snapshot);
+
+// The weights heap_dominators uses: object sizes, 0 for the super-root.
+std::vector<uint64_t> object_weights(const Snapshot& snapshot);
+
+}  // namespace heapwalk
