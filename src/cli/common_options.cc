@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "contents_option.h"
 #include "heapwalk/error.h"
 #include "heapwalk/report/format.h"
 
@@ -50,8 +51,23 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   all.add_options()("file", po::value(&out.files));
   po::positional_options_description positional;
   positional.add("file", -1);
+  // allow_bare options: "--name" and "--name=VALUE" are taken here, before
+  // Boost's parser could take the next word as the value.
+  auto bare = [this](const std::string& word) -> std::pair<std::string, std::string> {
+    for (const auto& [name, implicit] : bare_) {
+      const std::string flag = "--" + name;
+      if (word == flag) return {name, implicit};
+      // Boost would read an empty value as "take the next word".
+      if (word == flag + "=")
+        throw UsageError(verb_ + ": " + flag + "= needs a value after the '='");
+      if (word.rfind(flag + "=", 0) == 0) return {name, word.substr(flag.size() + 1)};
+    }
+    return {};
+  };
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm_);
+    po::store(
+        po::command_line_parser(args).options(all).positional(positional).extra_parser(bare).run(),
+        vm_);
     po::notify(vm_);
   } catch (const po::error& e) {
     throw UsageError(verb_ + ": " + e.what());
@@ -85,6 +101,10 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   return true;
 }
 
+void VerbParser::allow_bare(const std::string& name, const std::string& implicit) {
+  bare_.emplace_back(name, implicit);
+}
+
 std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snapshot& snapshot,
                                         std::ostream& warnings) {
   if (options.binary.empty()) return nullptr;
@@ -98,6 +118,7 @@ std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snap
 
 int print_result(OutputFormat format, const report::Json& j,
                  void (*render)(const report::Json&, std::ostream&)) {
+  announce_sensitive(j, format, std::cout, std::cerr);
   if (format == OutputFormat::kJson)
     std::cout << report::to_text(j);
   else
