@@ -363,7 +363,7 @@ TEST_CASE("output safety: --show-contents shows real bytes, hex only, control by
         CHECK(r.err.find(kBanner) != std::string::npos);
         if (std::string(format) == "text") {
           CHECK(r.out.rfind(kBanner + "\n", 0) == 0);
-          CHECK(r.out.find("contents, ") != std::string::npos);
+          CHECK(r.out.find(" bytes (sensitive):\n") != std::string::npos);
           continue;
         }
         const auto j = nlohmann::json::parse(r.out);

@@ -112,7 +112,8 @@ TEST_CASE("--show-contents: a Go entry's bytes are the fields the program stored
     const CliRun r =
         run_heapwalk("paths --address " + hex_string(data) + " --show-contents=2 " + kGrowingmap);
     REQUIRE(r.status == 0);
-    CHECK(r.out.find("contents, first 2 of 256 bytes (sensitive):\n") != std::string::npos);
+    CHECK(r.out.find("contents of " + hex_string(data) + ", first 2 of 256 bytes (sensitive):\n") !=
+          std::string::npos);
     CHECK(r.out.find("  0000  0" + std::to_string(generation) + " 00 ") != std::string::npos);
     CHECK(r.out.find("... 254 more bytes not shown\n") != std::string::npos);
   }
@@ -122,7 +123,8 @@ TEST_CASE("--show-contents: a Go entry's bytes are the fields the program stored
         run_heapwalk("paths --address " + hex_string(entry) + " --show-contents " + kGrowingmap);
     INFO(r.out);
     REQUIRE(r.status == 0);
-    CHECK(r.out.find("contents, 64 of 64 bytes (sensitive):\n") != std::string::npos);
+    CHECK(r.out.find("contents of " + hex_string(entry) + ", 64 of 64 bytes (sensitive):\n") !=
+          std::string::npos);
     CHECK(r.out.find("+0x10 -> " + hex_string(data) + "  ") != std::string::npos);
     CHECK(r.out.find("+0x28 -> " + hex_string(config) + "  ") != std::string::npos);
     // Line 0010: Data's pointer, then its len 256 = 00 01 00 ... little-endian.

@@ -71,12 +71,14 @@ Json contents_json(const Snapshot& s, const Labels& labels, ObjectId v, uint64_t
           {"pointers", std::move(pointers)}};
 }
 
-void render_contents(const Json& contents, const std::string& indent, std::ostream& out) {
+void render_contents(const Json& contents, const std::string& indent, std::ostream& out,
+                     const std::string& address) {
   const std::vector<uint8_t> bytes = from_hex(contents["hex"].get<std::string>());
   const uint64_t base = contents.value("offset", uint64_t{0});
   const uint64_t size = contents["size"].get<uint64_t>();
-  out << indent << "contents, " << (bytes.size() < size ? "first " : "") << bytes.size() << " of "
-      << size << (size == 1 ? " byte" : " bytes") << " (sensitive):\n";
+  out << indent << "contents" << (address.empty() ? "" : " of " + address) << ", "
+      << (bytes.size() < size ? "first " : "") << bytes.size() << " of " << size
+      << (size == 1 ? " byte" : " bytes") << " (sensitive):\n";
   // Pointer notes by line, in field order (the out-edges are).
   const Json& pointers = contents["pointers"];
   size_t next_pointer = 0;

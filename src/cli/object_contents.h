@@ -31,7 +31,8 @@ namespace heapwalk::cli {
 report::Json contents_json(const Snapshot& s, const Labels& labels, ObjectId v, uint64_t max_bytes);
 
 // The hex dump of `contents` (contents_json's shape), each line prefixed
-// with `indent`.
-void render_contents(const report::Json& contents, const std::string& indent, std::ostream& out);
+// with `indent`; its title names `address` when given ("contents of 0x...").
+void render_contents(const report::Json& contents, const std::string& indent, std::ostream& out,
+                     const std::string& address = "");
 
 }  // namespace heapwalk::cli

@@ -105,7 +105,8 @@ void render_path(const Json& p, uint64_t live, std::ostream& out) {
   if (p["root"].contains("note"))
     out << "  (" << report::safe_text(p["root"]["note"].get<std::string>()) << ")\n";
   render_hops(p["hops"], out);
-  if (t.contains("contents")) render_contents(t["contents"], "  ", out);
+  if (t.contains("contents"))
+    render_contents(t["contents"], "  ", out, t["address"].get<std::string>());
 }
 
 void render_hops(const Json& hops, std::ostream& out) {
