@@ -75,6 +75,7 @@ HostileDump hostile_dump() {
   b.point(a, 8, secret);
   b.point(a, 16, sited);
   b.point(secret, 56, sited);
+  b.point(sited, 0, secret);  // a reference cycle, for `cycles`
   b.data_root(a);
   b.frame_root(secret);
   b.other_root(sited);
@@ -348,6 +349,7 @@ TEST_CASE("output safety: --show-contents shows real bytes, hex only, control by
         "paths --show-contents",
         "paths --largest 3 --show-contents --hop-contents",
         "paths --largest 3 -k 2 --show-contents=24 --hop-contents",
+        "cycles --all --show-contents",
     };
     int objects_checked = 0;
     for (const std::string& verb : runs) {
@@ -393,9 +395,11 @@ TEST_CASE("output safety: --show-contents shows real bytes, hex only, control by
   }
 
   SECTION("DOT never holds contents: --show-contents with --format dot is a usage error") {
-    CliRun r = run_heapwalk("paths --show-contents --format dot " + file);
-    CHECK(r.status == 1);
-    CHECK(r.out.empty());
-    CHECK(r.err.find("DOT output never holds object contents") != std::string::npos);
+    for (const char* verb : {"paths", "cycles"}) {
+      CliRun r = run_heapwalk(std::string(verb) + " --show-contents --format dot " + file);
+      CHECK(r.status == 1);
+      CHECK(r.out.empty());
+      CHECK(r.err.find("DOT output never holds object contents") != std::string::npos);
+    }
   }
 }

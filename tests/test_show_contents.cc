@@ -182,7 +182,7 @@ TEST_CASE("--show-contents: N is validated before the dump is read (exit 1)",
           "[show_contents][cli]") {
   const std::string file = "samples/go/ctxleak/ctxleak.heapdump.zst";
   for (const char* bad : {"0", "4097", "99999", "abc", "12x", "-1", "+5", "1e3", "0x40"}) {
-    for (const char* verb : {"top", "paths", "dominators"}) {
+    for (const char* verb : {"top", "paths", "dominators", "cycles"}) {
       const std::string args = std::string(verb) + " --show-contents=" + bad + " " + file;
       INFO("heapwalk " << args);
       const CliRun r = run_heapwalk(args);
