@@ -52,7 +52,7 @@ nlohmann::json target_contents(uint64_t address, const std::string& n) {
 
 }  // namespace
 
-TEST_CASE("--show-contents: a Go entry's bytes are the fields the program stored",
+TEST_CASE("show contents: a Go entry's bytes are the fields the program stored",
           "[show_contents][cli][samples]") {
   const nlohmann::json truth = sample_truth("growingmap");
   // ["user:100000", entry, entry_data, in_recent, generation]: entry i = 0.
@@ -138,7 +138,7 @@ TEST_CASE("--show-contents: a Go entry's bytes are the fields the program stored
   }
 }
 
-TEST_CASE("--show-contents: top and dominators show each object's real bytes",
+TEST_CASE("show contents: top and dominators show each object's real bytes",
           "[show_contents][cli][samples]") {
   const Snapshot s = load_snapshot((source_dir() / kGrowingmap).string());
   const nlohmann::json truth = sample_truth("growingmap");
@@ -178,7 +178,7 @@ TEST_CASE("--show-contents: top and dominators show each object's real bytes",
   }
 }
 
-TEST_CASE("--show-contents: N is validated before the dump is read (exit 1)",
+TEST_CASE("show contents: N is validated before the dump is read (exit 1)",
           "[show_contents][cli]") {
   const std::string file = "samples/go/ctxleak/ctxleak.heapdump.zst";
   for (const char* bad : {"0", "4097", "99999", "abc", "12x", "-1", "+5", "1e3", "0x40"}) {
