@@ -192,6 +192,9 @@ TEST_CASE("show contents: N is validated before the dump is read (exit 1)",
                        std::string(bad) + "'") != std::string::npos);
     }
   }
+  const CliRun blank = run_heapwalk("top --show-contents 128 " + file);
+  CHECK(blank.status == 1);
+  CHECK(blank.err.find("write --show-contents=128") != std::string::npos);
   const CliRun empty = run_heapwalk("top --show-contents= " + file);
   CHECK(empty.status == 1);
   CHECK(empty.err.find("--show-contents= needs a value") != std::string::npos);

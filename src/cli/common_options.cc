@@ -1,6 +1,7 @@
 #include "common_options.h"
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include "contents_option.h"
@@ -64,6 +65,16 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
     }
     return {};
   };
+  // "--show-contents 128 FILE" would make 128 a FILE: say what to write.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& next = args[i + 1];
+    const bool number = !next.empty() && next.size() <= 20 &&
+                        next.find_first_not_of("0123456789") == std::string::npos;
+    for (const auto& [name, implicit] : bare_)
+      if (args[i] == "--" + name && number && !std::filesystem::exists(next))
+        throw UsageError(verb_ + ": write --" + name + "=" + next + " (after a blank, '" + next +
+                         "' would be a FILE)");
+  }
   try {
     po::store(
         po::command_line_parser(args).options(all).positional(positional).extra_parser(bare).run(),

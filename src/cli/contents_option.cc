@@ -15,7 +15,7 @@ ShowContentsOption::ShowContentsOption(VerbParser& parser, const std::string& ap
                            std::to_string(kDefaultContentsBytes) + ", at most " +
                            std::to_string(kMaxContentsBytes) + ") of " + applies_to +
                            "; dumps hold secrets, so never shown unless asked";
-  parser_.options().add_options()("show-contents", po::value(&text_)->value_name("=N"),
+  parser_.options().add_options()("show-contents", po::value(&text_)->value_name("[=N]"),
                                   help.c_str());
   parser_.allow_bare("show-contents", std::to_string(kDefaultContentsBytes));
 }
