@@ -1,5 +1,5 @@
 // --show-contents[=N]: the one opt-in to object contents, shared by the verbs
-// that list individual objects (paths, top --by object, dominators).
+// that list individual objects (paths, top --by object, dominators, cycles).
 //
 // Dumps hold passwords, keys and tokens, so heapwalk never shows an object's
 // bytes unless asked. When asked, the output says so where a reader cannot
