@@ -1,8 +1,10 @@
 #include "common_options.h"
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
+#include "contents_option.h"
 #include "heapwalk/error.h"
 #include "heapwalk/report/format.h"
 
@@ -53,8 +55,33 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   all.add_options()("file", po::value(&out.files));
   po::positional_options_description positional;
   positional.add("file", -1);
+  // allow_bare options: "--name" and "--name=VALUE" are taken here, before
+  // Boost's parser could take the next word as the value.
+  auto bare = [this](const std::string& word) -> std::pair<std::string, std::string> {
+    for (const auto& [name, implicit] : bare_) {
+      const std::string flag = "--" + name;
+      if (word == flag) return {name, implicit};
+      // Boost would read an empty value as "take the next word".
+      if (word == flag + "=")
+        throw UsageError(verb_ + ": " + flag + "= needs a value after the '='");
+      if (word.rfind(flag + "=", 0) == 0) return {name, word.substr(flag.size() + 1)};
+    }
+    return {};
+  };
+  // "--show-contents 128 FILE" would make 128 a FILE: say what to write.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& next = args[i + 1];
+    const bool number = !next.empty() && next.size() <= 20 &&
+                        next.find_first_not_of("0123456789") == std::string::npos;
+    for (const auto& [name, implicit] : bare_)
+      if (args[i] == "--" + name && number && !std::filesystem::exists(next))
+        throw UsageError(verb_ + ": write --" + name + "=" + next + " (after a blank, '" + next +
+                         "' would be a FILE)");
+  }
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm_);
+    po::store(
+        po::command_line_parser(args).options(all).positional(positional).extra_parser(bare).run(),
+        vm_);
     po::notify(vm_);
   } catch (const po::error& e) {
     throw UsageError(verb_ + ": " + e.what());
@@ -91,6 +118,10 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
   return true;
 }
 
+void VerbParser::allow_bare(const std::string& name, const std::string& implicit) {
+  bare_.emplace_back(name, implicit);
+}
+
 std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snapshot& snapshot,
                                         std::ostream& warnings) {
   if (options.binary.empty()) return nullptr;
@@ -104,6 +135,7 @@ std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snap
 
 int print_result(OutputFormat format, const report::Json& j,
                  void (*render)(const report::Json&, std::ostream&)) {
+  announce_sensitive(j, format, std::cout, std::cerr);
   if (format == OutputFormat::kJson)
     std::cout << report::to_text(j);
   else

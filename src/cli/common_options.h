@@ -38,6 +38,11 @@ class VerbParser {
   bool parse(const std::vector<std::string>& args, CommonOptions& out, size_t min_files = 1,
              size_t max_files = 1);
   boost::program_options::variables_map& values() { return vm_; }
+  // Lets option `name` (already added, taking a value) also be given bare,
+  // `--name`, meaning `--name=implicit`; its value then only ever comes after
+  // '=' so that `--name FILE` leaves FILE a positional argument (Boost's own
+  // implicit_value would take FILE as the value).
+  void allow_bare(const std::string& name, const std::string& implicit);
 
  private:
   std::string verb_, usage_;
@@ -45,6 +50,7 @@ class VerbParser {
   boost::program_options::options_description desc_;
   boost::program_options::variables_map vm_;
   std::string format_text_, max_decompressed_text_, max_memory_text_, binary_text_, cache_dir_text_;
+  std::vector<std::pair<std::string, std::string>> bare_;  // allow_bare: (name, implicit)
 };
 
 // The --binary executable, checked against the dump: nullptr without
@@ -56,7 +62,8 @@ std::unique_ptr<ElfSymbols> open_binary(const CommonOptions& options, const Snap
 
 // Writes a verb's result to stdout: the JSON itself for --format json, else
 // the text `render` makes of it (verbs build JSON first so text and JSON can
-// never disagree). Returns kExitOk.
+// never disagree), after the sensitive-output banner when the JSON is marked
+// sensitive (contents_option.h). Returns kExitOk.
 int print_result(OutputFormat format, const report::Json& j,
                  void (*render)(const report::Json&, std::ostream&));
 

@@ -25,6 +25,10 @@
 // and ring offsets are field offsets, null for a finalizer's closure; ring
 // runs from the entry round to the member whose edge closes it; members are
 // addresses in address order, at most --members-limit (default 1000).
+// --show-contents[=N] (cli/contents_option.h): each ring object also carries
+// "contents" (cli/object_contents.h), the text lists the ring with their hex
+// dumps, and the JSON is marked "sensitive": true. Not with DOT (a usage
+// error: DOT output never holds contents).
 #include "heapwalk/passes/cycles.h"
 
 #include <algorithm>
@@ -32,12 +36,14 @@
 #include <sstream>
 
 #include "common_options.h"
+#include "contents_option.h"
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
+#include "object_contents.h"
 #include "retention_path.h"
 #include "verb.h"
 
@@ -51,7 +57,8 @@ Json offset_json(const Snapshot& s, const CycleEdge& e) {
   return e.finalizer_closure() ? Json(nullptr) : Json(s.edge_offset(e.edge));
 }
 
-Json cycle_json(const PathContext& c, const Cycle& cycle, size_t index, uint64_t members_limit) {
+Json cycle_json(const PathContext& c, const Cycle& cycle, size_t index, uint64_t members_limit,
+                uint64_t contents_bytes) {
   const Snapshot& s = c.s;
   Json j;
   j["index"] = index;
@@ -90,6 +97,7 @@ Json cycle_json(const PathContext& c, const Cycle& cycle, size_t index, uint64_t
                 {"size", s.size(e.from)}};
     // offset of the field in this object that leads to the next one
     hop["offset"] = offset_json(s, e);
+    if (contents_bytes) hop["contents"] = contents_json(s, c.labels, e.from, contents_bytes);
     ring.push_back(std::move(hop));
   }
   j["ring"] = std::move(ring);
@@ -165,6 +173,14 @@ void render_text(const Json& j, std::ostream& out) {
                                      : offset_text(last["offset"]))
         << " -> " << hop_text(entry["address"], entry["label"]) << ": a shortest ring through "
         << "the entry has " << report::count(ring.size()) << " objects.\n";
+    if (ring.front().contains("contents")) {
+      out << "  The ring, from the entry:\n";
+      for (const Json& hop : ring) {
+        out << "    " << hop_text(hop["address"], hop["label"]) << " ("
+            << report::bytes_human(hop["size"].get<uint64_t>()) << ")\n";
+        render_contents(hop["contents"], "      ", out);
+      }
+    }
     for (const Json& v : c["verdicts"])
       out << "  Verdict: " << report::safe_text(v.get<std::string>()) << ".\n";
   }
@@ -250,8 +266,15 @@ int run_cycles(const std::vector<std::string>& args) {
       "only the Nth cycle (1 = the largest); with --format dot, the one drawn")(
       "members-limit", po::value<uint64_t>(&members_limit)->default_value(1000),
       "list at most M member addresses per cycle in JSON (0: all)");
+  const ShowContentsOption show_contents(
+      parser, "each object of the ring (not with --format dot: DOT output never holds contents)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
+  const uint64_t contents_bytes = show_contents.bytes("cycles");
+  if (contents_bytes && options.format == OutputFormat::kDot)
+    throw UsageError(
+        "cycles: --show-contents does not apply to --format dot (DOT output never holds object "
+        "contents)");
   if (parser.values().count("cycle") && cycle_number == 0)
     throw UsageError("cycles: --cycle counts from 1");
   const uint64_t min_bytes = parse_size(min_bytes_text);
@@ -284,10 +307,11 @@ int run_cycles(const std::vector<std::string>& args) {
     const Cycle& cycle = analysis.cycles[i];
     if (cycle.retained < min_bytes) continue;
     if ((limit && list.size() >= limit) || (dot && !list.empty())) break;
-    list.push_back(cycle_json(c, cycle, i + 1, members_limit));
+    list.push_back(cycle_json(c, cycle, i + 1, members_limit, contents_bytes));
   }
   j["shown"] = list.size();
   j["cycles"] = std::move(list);
+  if (contents_bytes) mark_sensitive(j);
   if (dot) {
     render_dot(j, std::cout);
     return kExitOk;

@@ -14,9 +14,11 @@
 //   {"schema":1, "file", "live_bytes", "min_bytes", "depth",
 //    "nodes":[{"id", "parent" (-1 for the first node), "depth", "address"
 //              (absent for the super-root), "size", "retained", "share"
-//              (fraction of live bytes), "label", "root"? }],
+//              (fraction of live bytes), "label", "root"?, "contents"? }],
 //    "omitted":[{"parent", "count", "retained", "reason": "small"|"depth"}]}
 // Nodes are in the order the text shows them (preorder, largest first).
+// --show-contents[=N] (cli/contents_option.h): each object node also carries
+// "contents" (cli/object_contents.h), and the JSON "sensitive": true.
 #include "heapwalk/passes/dominators.h"
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include <unordered_map>
 
 #include "common_options.h"
+#include "contents_option.h"
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/labels.h"
@@ -31,6 +34,7 @@
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
 #include "heapwalk/truncation.h"
+#include "object_contents.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -55,7 +59,7 @@ double share(uint64_t part, uint64_t whole) {
 
 Json build(const Snapshot& s, const std::string& file, const Labels& labels,
            const DominatorTree& tree, ObjectId top, uint64_t max_depth, uint64_t min_bytes,
-           const ElfSymbols* binary) {
+           const ElfSymbols* binary, uint64_t contents_bytes) {
   const DominatorChildren children = dominator_children(tree);
   const uint64_t live = tree.retained[kSuperRoot];
   std::unordered_map<ObjectId, size_t> root_of;  // first root entry per object
@@ -85,6 +89,8 @@ Json build(const Snapshot& s, const std::string& file, const Labels& labels,
       auto r = root_of.find(it.v);
       if (r != root_of.end()) node["root"] = root_name(s, roots[r->second], binary);
     }
+    if (contents_bytes && it.v != kSuperRoot)
+      node["contents"] = contents_json(s, labels, it.v, contents_bytes);
     nodes.push_back(std::move(node));
 
     auto kids = children.of(it.v);
@@ -110,6 +116,7 @@ Json build(const Snapshot& s, const std::string& file, const Labels& labels,
   j["depth"] = max_depth;
   j["nodes"] = std::move(nodes);
   j["omitted"] = std::move(omitted);
+  if (contents_bytes) mark_sensitive(j);
   return j;
 }
 
@@ -148,6 +155,7 @@ void render_text(const Json& j, std::ostream& out) {
           << bytes_human(n["size"].get<uint64_t>()) << ")";
     if (n.contains("root")) out << "  <- " << report::safe_text(n["root"].get<std::string>());
     out << "\n";
+    if (n.contains("contents")) render_contents(n["contents"], indent(depth + 1), out);
     open.emplace_back(n["id"].get<int64_t>(), depth);
   }
   while (!open.empty()) {
@@ -171,8 +179,10 @@ int run_dominators(const std::vector<std::string>& args) {
       "levels shown below the top")(
       "min-bytes", boost::program_options::value(&min_bytes_text),
       "summarise children retaining less (default: 1% of the top's retained size)");
+  const ShowContentsOption show_contents(parser, "each object in the tree");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
+  const uint64_t contents_bytes = show_contents.bytes("dominators");
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "dominators", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
@@ -190,7 +200,8 @@ int run_dominators(const std::vector<std::string>& args) {
   uint64_t min_bytes = min_bytes_text.empty() ? std::max<uint64_t>(1, tree.retained[top] / 100)
                                               : parse_size(min_bytes_text);
   const Labels labels = labels_of(s, binary.get());
-  const Json j = build(s, options.files.front(), labels, tree, top, depth, min_bytes, binary.get());
+  const Json j = build(s, options.files.front(), labels, tree, top, depth, min_bytes, binary.get(),
+                       contents_bytes);
   return print_result(options.format, j, render_text);
 }
 

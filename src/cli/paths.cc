@@ -42,6 +42,10 @@
 // itself (a child context's back pointer), which give no path of their own.
 // "retained" appears when dominators were computed (--largest, default).
 // DOT: a digraph of the listed paths, nodes shared by address.
+// --show-contents[=N] (cli/contents_option.h): each path's target carries
+// "contents" (cli/object_contents.h), with --hop-contents every other hop too
+// (the last hop is the target: its contents are the target's), and the JSON
+// "sensitive": true. Not with DOT, which never holds contents (a usage error).
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -50,6 +54,7 @@
 #include <unordered_set>
 
 #include "common_options.h"
+#include "contents_option.h"
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
@@ -59,6 +64,7 @@
 #include "heapwalk/report/format.h"
 #include "heapwalk/report/json.h"
 #include "heapwalk/truncation.h"
+#include "object_contents.h"
 #include "retention_path.h"
 #include "verb.h"
 
@@ -73,12 +79,32 @@ struct Context : PathContext {
   const RootPaths& paths;
 };
 
+// What --show-contents asked for: bytes per object (0: nothing), and whether
+// hops other than the target show theirs too.
+struct ContentsRequest {
+  uint64_t bytes = 0;
+  bool hops = false;
+};
+
+// Adds "contents" to a path's target (and hops, --hop-contents).
+void add_contents(const Context& c, ObjectId target, const std::vector<uint32_t>& edges,
+                  const ContentsRequest& want, Json& p) {
+  p["target"]["contents"] = contents_json(c.s, c.labels, target, want.bytes);
+  if (!want.hops) return;
+  const GraphView g = c.s.view();
+  Json& hops = p["hops"];
+  for (size_t h = 0; h + 1 < edges.size(); ++h)
+    hops[h]["contents"] = contents_json(c.s, c.labels, g.targets[edges[h]], want.bytes);
+}
+
 // The paths of each target, -k per target (rank 1 first), as JSON.
-void append_paths(const Context& c, std::span<const ObjectId> targets, uint32_t k, Json& list) {
+void append_paths(const Context& c, std::span<const ObjectId> targets, uint32_t k,
+                  const ContentsRequest& want, Json& list) {
   const std::vector<ReferrerPaths> all = referrer_paths(c.s, c.paths, targets, k);
   for (size_t i = 0; i < targets.size(); ++i) {
     for (size_t r = 0; r < all[i].paths.size(); ++r) {
       Json p = path_json(c, targets[i], all[i].paths[r], r + 1);
+      if (want.bytes) add_contents(c, targets[i], all[i].paths[r], want, p);
       if (r == 0 && k > 1) {
         p["referrers"] = all[i].referrers;
         p["referrers_through_target"] = all[i].held_back;
@@ -257,9 +283,21 @@ int run_paths(const std::vector<std::string>& args) {
       "paths per target: the shortest, then one through each other referrer")(
       "limit", po::value<uint64_t>(&limit)->default_value(10),
       "show at most N paths and merged rows (0: all)");
+  const ShowContentsOption show_contents(parser,
+                                         "the target of each path (not with --format dot: DOT "
+                                         "output never holds contents)");
+  parser.options().add_options()("hop-contents",
+                                 "with --show-contents: every object on the path, not only the "
+                                 "target");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   const auto& vm = parser.values();
+  const ContentsRequest want{show_contents.bytes("paths"), vm.count("hop-contents") > 0};
+  if (want.hops && !want.bytes) throw UsageError("paths: --hop-contents needs --show-contents");
+  if (want.bytes && options.format == OutputFormat::kDot)
+    throw UsageError(
+        "paths: --show-contents does not apply to --format dot (DOT output never holds object "
+        "contents)");
   const int selectors = int(vm.count("address")) + int(vm.count("type")) + int(vm.count("site")) +
                         int(vm.count("largest"));
   if (selectors > 1)
@@ -373,7 +411,7 @@ int run_paths(const std::vector<std::string>& args) {
     shown.assign(targets.begin(), targets.begin() + n);
   }
   Json list = Json::array();
-  append_paths(c, shown, static_cast<uint32_t>(k), list);
+  append_paths(c, shown, static_cast<uint32_t>(k), want, list);
   j["paths"] = std::move(list);
   Json merged = Json::array();
   for (size_t i = 0; i < shown_rows; ++i)
@@ -383,14 +421,13 @@ int run_paths(const std::vector<std::string>& args) {
                       {"labels", rows[i].labels}});
   j["merged"] = std::move(merged);
   j["merged_total"] = rows.size();
+  if (want.bytes) mark_sensitive(j);
 
-  if (options.format == OutputFormat::kJson)
-    std::cout << report::to_text(j);
-  else if (options.format == OutputFormat::kDot)
+  if (options.format == OutputFormat::kDot) {
     render_dot(j, std::cout);
-  else
-    render_text(j, std::cout);
-  return kExitOk;
+    return kExitOk;
+  }
+  return print_result(options.format, j, render_text);
 }
 
 }  // namespace heapwalk::cli

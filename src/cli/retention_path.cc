@@ -5,6 +5,7 @@
 
 #include "heapwalk/report/format.h"
 #include "heapwalk/symbols/root_name.h"
+#include "object_contents.h"
 
 namespace heapwalk::cli {
 
@@ -104,6 +105,8 @@ void render_path(const Json& p, uint64_t live, std::ostream& out) {
   if (p["root"].contains("note"))
     out << "  (" << report::safe_text(p["root"]["note"].get<std::string>()) << ")\n";
   render_hops(p["hops"], out);
+  if (t.contains("contents"))
+    render_contents(t["contents"], "  ", out, t["address"].get<std::string>());
 }
 
 void render_hops(const Json& hops, std::ostream& out) {
@@ -121,6 +124,7 @@ void render_hops(const Json& hops, std::ostream& out) {
     out << "    " << offsets[i] << std::string(w - offsets[i].size(), ' ') << " -> "
         << h["address"].get<std::string>() << "  " << std::string(ws - sizes[i].size(), ' ')
         << sizes[i] << "  " << report::safe_text(h["label"].get<std::string>()) << "\n";
+    if (h.contains("contents")) render_contents(h["contents"], "      ", out);
     ++i;
   }
 }

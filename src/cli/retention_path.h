@@ -44,7 +44,9 @@ std::string offset_text(const report::Json& offset);  // "+0x28", "" for null
 std::string root_text(const report::Json& root);      // "bss main.registry"
 
 // The path as `heapwalk paths` prints it: a title line (for rank 1), the root,
-// then one line per hop. `live` is the live heap, for the retained share.
+// then one line per hop; the hex dumps of any "contents" (--show-contents)
+// under their hop and after the path for the target. `live` is the live heap, for the retained
+// share.
 void render_path(const report::Json& p, uint64_t live, std::ostream& out);
 // Just the hop lines of a path ("    +0x28 -> 0xc000012000  64 B  label"),
 // offsets and sizes aligned.

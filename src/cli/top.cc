@@ -23,13 +23,16 @@
 // JSON: {"schema":1, "file", "by", "live_bytes", "top":[...]}; "share" is
 // retained / live_bytes as a fraction (0..1). Object rows: address, size,
 // retained, share, label, type?, site?, dominators [{address, label}] (the
-// immediate dominator first), root, other_referrers. Label rows: label, retained, share,
+// immediate dominator first), root, other_referrers, contents (only with
+// --show-contents: cli/object_contents.h; the JSON is then marked
+// "sensitive"). Label rows: label, retained, share,
 // objects (objects counted, i.e. outermost ones), type?, site?.
 #include <algorithm>
 #include <iostream>
 #include <unordered_map>
 
 #include "common_options.h"
+#include "contents_option.h"
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/error.h"
 #include "heapwalk/passes/dominators.h"
@@ -39,6 +42,7 @@
 #include "heapwalk/report/json.h"
 #include "heapwalk/symbols/root_name.h"
 #include "heapwalk/truncation.h"
+#include "object_contents.h"
 #include "verb.h"
 
 namespace heapwalk::cli {
@@ -104,7 +108,7 @@ double share(uint64_t part, uint64_t whole) {
 }
 
 Json by_object(const Snapshot& s, const Labels& labels, const DominatorTree& tree, uint64_t limit,
-               const ElfSymbols* binary) {
+               const ElfSymbols* binary, uint64_t contents_bytes) {
   std::vector<ObjectId> ids;
   for (ObjectId v = 1; v < s.vertex_count(); ++v)
     if (tree.reachable(v)) ids.push_back(v);
@@ -156,6 +160,7 @@ Json by_object(const Snapshot& s, const Labels& labels, const DominatorTree& tre
         r == roots.end() ? std::string("root") : root_name(s, s.roots()[r->second], binary);
     // References to the chain's top other than the named root entry.
     row["other_referrers"] = referrers[top] > 0 ? referrers[top] - 1 : 0;
+    if (contents_bytes) row["contents"] = contents_json(s, labels, v, contents_bytes);
     list.push_back(std::move(row));
   }
   return list;
@@ -246,6 +251,8 @@ void render_text(const Json& j, std::ostream& out) {
           << pad_left(sizes[i], ws) << "  " << report::safe_text(r["label"].get<std::string>())
           << " " << r["address"].get<std::string>() << "\n"
           << "  " << std::string(wr + wp + ws + 6, ' ') << "held by " << chain_text(r) << "\n";
+      if (r.contains("contents"))
+        render_contents(r["contents"], std::string(wr + wp + ws + 8, ' '), out);
       ++i;
     }
     return;
@@ -285,10 +292,14 @@ int run_top(const std::vector<std::string>& args) {
                                  "rank objects, or labels by type or site")(
       "limit,n", boost::program_options::value<uint64_t>(&limit)->default_value(20),
       "show N rows (0: all)");
+  const ShowContentsOption show_contents(parser, "each object (--by object only)");
   CommonOptions options;
   if (!parser.parse(args, options)) return kExitOk;
   if (by != "object" && by != "type" && by != "site")
     throw UsageError("top: unknown --by '" + by + "' (object, type or site)");
+  const uint64_t contents_bytes = show_contents.bytes("top");
+  if (contents_bytes && by != "object")
+    throw UsageError("top: --show-contents shows objects: use it with --by object");
   const Snapshot s = load_snapshot(options.files.front(), options.load);
   require_roots(s.facts(), options.files.front(), "top", "histogram --all gives sizes");
   std::unique_ptr<ElfSymbols> binary = open_binary(options, s, std::cerr);
@@ -300,8 +311,9 @@ int run_top(const std::vector<std::string>& args) {
   j["file"] = options.files.front();
   j["by"] = by;
   j["live_bytes"] = tree.retained[kSuperRoot];
-  j["top"] = by == "object" ? by_object(s, labels, tree, limit, binary.get())
+  j["top"] = by == "object" ? by_object(s, labels, tree, limit, binary.get(), contents_bytes)
                             : by_label(s, labels, tree, by == "site", limit);
+  if (contents_bytes) mark_sensitive(j);
   return print_result(options.format, j, render_text);
 }
 
