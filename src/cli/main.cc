@@ -6,6 +6,7 @@
 
 #include "heapwalk/error.h"
 #include "heapwalk/report/format.h"
+#include "huge_pages.h"
 #include "verb.h"
 
 namespace {
@@ -27,6 +28,7 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   using namespace heapwalk;
+  cli::reexec_with_huge_pages(argv);
   std::ios::sync_with_stdio(false);
   if (argc < 2) {
     print_usage(std::cerr);
