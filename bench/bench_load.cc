@@ -8,6 +8,8 @@
 // live graph from the super-root) and dominator children (top, dominators).
 // Each later phase's RSS column is the process peak so far.
 // Throughput is over the decompressed dump size; RSS is the process peak.
+// Memory comes in transparent huge pages where the kernel allows, as in the
+// CLI (src/cli/huge_pages.h); HEAPWALK_NO_HUGE_PAGES=1 for small pages.
 //
 // Then the persistent analysis cache (cache/analysis_cache.h), in a fresh
 // directory under $TMPDIR: "cache cold" is load + mark + labels + dominators
@@ -34,6 +36,7 @@
 #include "heapwalk/passes/root_paths.h"
 #include "heapwalk/reader.h"
 #include "heapwalk/snapshot.h"
+#include "src/cli/huge_pages.h"
 
 namespace {
 
@@ -58,6 +61,7 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
+  heapwalk::cli::reexec_with_huge_pages(argv);  // as the CLI does
   if (argc < 2) {
     std::fprintf(stderr, "usage: heapwalk_bench DUMP [--repeat N]\n");
     return 1;
