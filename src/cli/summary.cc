@@ -177,8 +177,8 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
   }
   if (cut.roots_complete) {
     MarkResult m = mark(s);
-    MarkResult without_finalizers = mark(s, kMaskWithoutFinalizers);
-    FinalizerAnalysis fa = analyze_finalizers(s, m, without_finalizers);
+    // The second mark only feeds the finalizer analysis: gone before labels.
+    FinalizerAnalysis fa = analyze_finalizers(s, m, mark(s, kMaskWithoutFinalizers));
     auto set = [](const ObjectSet& o) { return Json{{"objects", o.objects}, {"bytes", o.bytes}}; };
     j["finalizers"] = {{"registered", fa.registered},
                        {"queued", fa.queued},

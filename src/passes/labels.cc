@@ -204,7 +204,13 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     return fields_at < in.size() && in[fields_at] != 0;
   };
 
-  std::vector<uint64_t> type_addr(V, 0);
+  // The type address that named each object (0: none), kept as a 4-byte
+  // reference into the distinct addresses: 8 bytes per object here were
+  // this pass's peak on big dumps.
+  std::vector<uint32_t> type_ref(V, 0);
+  std::vector<uint64_t> type_addresses{0};
+  std::unordered_map<uint64_t, uint32_t> type_ref_of{{0, 0}};
+  auto type_addr = [&](ObjectId id) { return type_addresses[type_ref[id]]; };
   std::vector<bool> conflicted(V, false);
   // A header type and an interface pointee named differently may still be
   // one type: the executable says the interface's *T points at the header's
@@ -233,8 +239,11 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
   auto apply = [&](ObjectId id, uint64_t type, TypeSource source, uint32_t index,
                    bool from_binary) {
     if (!index || s.is_phantom(id)) return;
-    if (type_addr[id] == 0) {
-      type_addr[id] = type;
+    if (type_ref[id] == 0) {
+      auto [ref, fresh] =
+          type_ref_of.try_emplace(type, static_cast<uint32_t>(type_addresses.size()));
+      if (fresh) type_addresses.push_back(type);
+      type_ref[id] = ref->second;
       L.type_of_[id] = index;
       L.source_[id] = source;
       if (source == TypeSource::kMallocHeader)
@@ -244,9 +253,9 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
       if (from_binary) ++c.by_binary;
       return;
     }
-    if (type_addr[id] == type || L.type_of_[id] == index || conflicted[id]) return;
+    if (type_addr(id) == type || L.type_of_[id] == index || conflicted[id]) return;
     if (L.source_[id] == TypeSource::kMallocHeader && source == TypeSource::kInterface &&
-        agree(type_addr[id], type))
+        agree(type_addr(id), type))
       return;
     conflicted[id] = true;
     ++c.conflicts;
@@ -330,8 +339,8 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     std::vector<uint32_t> known(V, DwarfTypes::kNoType);
     for (ObjectId id = 1; id < V; ++id) {
       header[id] = has_header(id);
-      if (!type_addr[id] || conflicted[id]) continue;
-      uint32_t d = dwarf_index(type_addr[id]);
+      if (!type_ref[id] || conflicted[id]) continue;
+      uint32_t d = dwarf_index(type_addr(id));
       known[id] =
           L.source_[id] == TypeSource::kMallocHeader ? d : interface_pointee(*dwarf, d, ptr);
     }
@@ -339,7 +348,7 @@ Labels compute_labels(const Snapshot& s, const ElfSymbols* binary) {
     // first argument): the object is its pointee.
     for (const FinalizerRecord& fr : f.finalizers) {
       ObjectId id = s.find(fr.object);
-      if (id == kNoObject || known[id] != DwarfTypes::kNoType || type_addr[id] ||
+      if (id == kNoObject || known[id] != DwarfTypes::kNoType || type_ref[id] ||
           fr.object != s.address(id) + (header[id] ? ptr : 0))
         continue;
       known[id] = interface_pointee(*dwarf, dwarf_index(fr.object_type), ptr);
