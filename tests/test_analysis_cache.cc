@@ -12,6 +12,8 @@
 #include "heapwalk/cache/analysis_cache.h"
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/snapshot.h"
+#include "heapwalk/symbols/elf_symbols.h"
+#include "support/sample_build.h"
 #include "support/cli.h"
 #include "support/paths.h"
 
@@ -164,6 +166,43 @@ TEST_CASE("cache: snapshot, labels and dominators restore equal to computed on e
     REQUIRE(second.cache()->last_outcome() == AnalysisCache::Outcome::kHit);
     require_same_tree(fresh_tree, restored_tree);
   }
+}
+
+TEST_CASE("cache: labels made with an executable are kept apart and restore equal", "[cache][dwarf]") {
+  const SampleBuild& b = sample_build("ctxleak");
+  if (b.exe.empty()) {
+    WARN("skipped: " << b.why_not);
+    return;
+  }
+  TempCacheDir dir;
+  ElfSymbols exe = ElfSymbols::open(b.exe.string());
+  const Snapshot fresh = load_snapshot(b.dump.string());
+  REQUIRE(match_binary(fresh, exe).layout_matches);
+  const Labels with_exe = compute_labels(fresh, &exe), without = compute_labels(fresh);
+  REQUIRE(with_exe.counts().by_dwarf > 0);  // the executable makes a difference
+  {
+    const Snapshot first = load_snapshot(b.dump.string(), cached(dir.path));
+    require_same_labels(first, with_exe, labels_of(first, &exe));
+    CHECK(first.cache()->last_outcome() == AnalysisCache::Outcome::kMissing);
+    require_same_labels(first, without, labels_of(first, nullptr));
+    CHECK(first.cache()->last_outcome() == AnalysisCache::Outcome::kMissing);
+  }
+  CHECK(dir.files().size() == 3);  // snapshot, labels, labels-<executable>
+  const Snapshot second = load_snapshot(b.dump.string(), cached(dir.path));
+  require_same_labels(second, with_exe, labels_of(second, &exe));
+  CHECK(second.cache()->last_outcome() == AnalysisCache::Outcome::kHit);
+  require_same_labels(second, without, labels_of(second, nullptr));
+  CHECK(second.cache()->last_outcome() == AnalysisCache::Outcome::kHit);
+  // Another executable (here: the same one's bytes changed) is another entry.
+  const fs::path other = dir.path / "other-exe";
+  fs::copy_file(b.exe, other);
+  {
+    std::ofstream(other, std::ios::binary | std::ios::app) << "x";
+  }
+  ElfSymbols exe2 = ElfSymbols::open(other.string());
+  REQUIRE(match_binary(second, exe2).layout_matches);
+  require_same_labels(second, with_exe, labels_of(second, &exe2));
+  CHECK(second.cache()->last_outcome() == AnalysisCache::Outcome::kMissing);
 }
 
 TEST_CASE("cache: every damaged byte of a cache file is detected and the result recomputed",

@@ -149,15 +149,17 @@ std::shared_ptr<AnalysisCache> AnalysisCache::open(const std::string& dump_path,
   return std::shared_ptr<AnalysisCache>(new AnalysisCache(dir, stem, *key));
 }
 
-std::string AnalysisCache::path(CacheSection section) const {
-  return directory_ + "/" + stem_ + "." + section_name(section) + ".hwc";
+std::string AnalysisCache::path(CacheSection section, uint64_t variant) const {
+  return directory_ + "/" + stem_ + "." + section_name(section) +
+         (variant ? "-" + hex(variant) : std::string()) + ".hwc";
 }
 
-bool AnalysisCache::load(CacheSection section, const std::function<void(CacheFileReader&)>& read) {
-  const std::string file = path(section);
+bool AnalysisCache::load(CacheSection section, const std::function<void(CacheFileReader&)>& read,
+                         uint64_t variant) {
+  const std::string file = path(section, variant);
   try {
     CacheFileReader reader;
-    if (!reader.open(file, static_cast<uint32_t>(section), key_)) {
+    if (!reader.open(file, static_cast<uint32_t>(section), key_, variant)) {
       last_ = ::access(file.c_str(), F_OK) == 0 ? Outcome::kStale : Outcome::kMissing;
       return false;
     }
@@ -174,10 +176,10 @@ bool AnalysisCache::load(CacheSection section, const std::function<void(CacheFil
   }
 }
 
-void AnalysisCache::store(CacheSection section,
-                          const std::function<void(CacheFileWriter&)>& write) {
+void AnalysisCache::store(CacheSection section, const std::function<void(CacheFileWriter&)>& write,
+                          uint64_t variant) {
   try {
-    CacheFileWriter writer(path(section), static_cast<uint32_t>(section), key_);
+    CacheFileWriter writer(path(section, variant), static_cast<uint32_t>(section), key_, variant);
     write(writer);
     writer.commit();
   } catch (const std::exception&) {

@@ -22,11 +22,11 @@ struct Header {
   uint32_t section;
   uint64_t dump_size, head_hash, tail_hash, build_hash;
   uint64_t payload_bytes;
-  uint64_t reserved;
+  uint64_t variant;
 };
 static_assert(sizeof(Header) == 64);
 
-Header header_for(uint32_t section, const CacheKey& key, uint64_t payload_bytes) {
+Header header_for(uint32_t section, const CacheKey& key, uint64_t variant, uint64_t payload_bytes) {
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format = kFormat;
@@ -36,6 +36,7 @@ Header header_for(uint32_t section, const CacheKey& key, uint64_t payload_bytes)
   h.tail_hash = key.tail_hash;
   h.build_hash = key.build_hash;
   h.payload_bytes = payload_bytes;
+  h.variant = variant;
   return h;
 }
 
@@ -47,8 +48,9 @@ constexpr int kLevel = 1;
 
 }  // namespace
 
-CacheFileWriter::CacheFileWriter(const std::string& path, uint32_t section, const CacheKey& key)
-    : path_(path), out_(ZSTD_CStreamOutSize()), section_(section), key_(key) {
+CacheFileWriter::CacheFileWriter(const std::string& path, uint32_t section, const CacheKey& key,
+                                 uint64_t variant)
+    : path_(path), out_(ZSTD_CStreamOutSize()), section_(section), key_(key), variant_(variant) {
   std::string pattern = path + ".XXXXXX";
   int fd = ::mkstemp(pattern.data());
   if (fd < 0) throw std::runtime_error("cannot create a cache file beside " + path);
@@ -60,7 +62,7 @@ CacheFileWriter::CacheFileWriter(const std::string& path, uint32_t section, cons
     ::unlink(temp_path_.c_str());
     throw std::runtime_error("cannot open cache file " + temp_path_);
   }
-  Header h = header_for(section, key, 0);
+  Header h = header_for(section, key, variant, 0);
   std::fwrite(&h, sizeof h, 1, file_);
   cctx_ = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, kLevel);
@@ -96,7 +98,7 @@ void CacheFileWriter::commit() {
       throw std::runtime_error("cannot write cache file " + temp_path_);
     if (left == 0) break;
   }
-  Header h = header_for(section_, key_, payload_bytes_);
+  Header h = header_for(section_, key_, variant_, payload_bytes_);
   if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(&h, sizeof h, 1, file_) != 1 ||
       std::fclose(file_) != 0) {
     file_ = nullptr;
@@ -108,15 +110,15 @@ void CacheFileWriter::commit() {
   committed_ = true;
 }
 
-bool CacheFileReader::open(const std::string& path, uint32_t section, const CacheKey& key) {
+bool CacheFileReader::open(const std::string& path, uint32_t section, const CacheKey& key,
+                           uint64_t variant) {
   file_ = std::fopen(path.c_str(), "rb");
   if (!file_) return false;
   Header h;
   if (std::fread(&h, sizeof h, 1, file_) != 1) throw CacheCorrupt("shorter than its header");
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw CacheCorrupt("bad magic");
-  if (h.reserved != 0) throw CacheCorrupt("bad header");
   // Another format, section, dump or build: stale, not damaged.
-  if (h.format != kFormat || h.section != section) return false;
+  if (h.format != kFormat || h.section != section || h.variant != variant) return false;
   if (h.dump_size != key.dump_size || h.head_hash != key.head_hash ||
       h.tail_hash != key.tail_hash || h.build_hash != key.build_hash)
     return false;

@@ -1,8 +1,10 @@
 #include "heapwalk/cache/cached_analyses.h"
 
 #include <optional>
+#include <string_view>
 
 #include "heapwalk/cache/analysis_cache.h"
+#include "heapwalk/symbols/elf_symbols.h"
 
 namespace heapwalk {
 
@@ -49,17 +51,34 @@ Labels restore_labels(CacheFileReader& r, const Snapshot& s) {
   return l;
 }
 
+namespace {
+
+// Labels made with an executable depend on all of it (symbols, DWARF) and on
+// the load bias matched to the dump: they are kept apart by this hash.
+uint64_t executable_variant(const ElfSymbols& binary) {
+  const std::span<const uint8_t> bytes = binary.bytes();
+  uint64_t h = std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  h ^= static_cast<uint64_t>(binary.load_bias()) * 0x9e3779b97f4a7c15ull;
+  return h | 1;  // never 0, which means "no executable"
+}
+
+}  // namespace
+
 Labels labels_of(const Snapshot& s, const ElfSymbols* binary) {
-  AnalysisCache* cache = binary ? nullptr : s.cache();
+  AnalysisCache* cache = s.cache();
+  const uint64_t variant = binary ? executable_variant(*binary) : 0;
   if (cache) {
     std::optional<Labels> restored;
-    if (cache->load(CacheSection::kLabels,
-                    [&](CacheFileReader& in) { restored.emplace(restore_labels(in, s)); }))
+    if (cache->load(
+            CacheSection::kLabels,
+            [&](CacheFileReader& in) { restored.emplace(restore_labels(in, s)); }, variant))
       return std::move(*restored);
   }
   Labels labels = compute_labels(s, binary);
   if (cache)
-    cache->store(CacheSection::kLabels, [&](CacheFileWriter& out) { save_labels(labels, out); });
+    cache->store(
+        CacheSection::kLabels, [&](CacheFileWriter& out) { save_labels(labels, out); }, variant);
   return labels;
 }
 

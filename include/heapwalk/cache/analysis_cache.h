@@ -55,10 +55,13 @@ class AnalysisCache {
   // CacheCorrupt: then the file is removed (with a note when corrupt) and the
   // caller computes afresh. `read` must call CacheFileReader::finish() before
   // it lets anything it read escape.
-  bool load(CacheSection section, const std::function<void(CacheFileReader&)>& read);
+  // `variant`: see CacheFileWriter (0 = the section depends on the dump only).
+  bool load(CacheSection section, const std::function<void(CacheFileReader&)>& read,
+            uint64_t variant = 0);
   // Writes the section (atomically); failures are ignored: a cache that
   // cannot be written only means the next run does the work again.
-  void store(CacheSection section, const std::function<void(CacheFileWriter&)>& write);
+  void store(CacheSection section, const std::function<void(CacheFileWriter&)>& write,
+             uint64_t variant = 0);
   // store() on a thread of its own, so that the first run's verb goes on
   // while its snapshot is written (on two cores the write costs the user
   // nothing). `write` must only touch data that outlives this cache object:
@@ -69,7 +72,7 @@ class AnalysisCache {
   AnalysisCache& operator=(const AnalysisCache&) = delete;
 
   const CacheKey& key() const { return key_; }
-  std::string path(CacheSection section) const;
+  std::string path(CacheSection section, uint64_t variant = 0) const;
   // What the last load() found: for tests and the bench.
   enum class Outcome { kNone, kHit, kMissing, kStale, kCorrupt };
   Outcome last_outcome() const { return last_; }

@@ -47,7 +47,10 @@ class CacheFileWriter {
  public:
   // Creates `path` + a unique temporary suffix; nothing is visible at `path`
   // until commit(). Throws std::runtime_error when it cannot be created.
-  CacheFileWriter(const std::string& path, uint32_t section, const CacheKey& key);
+  // `variant` tells apart results of one section that depend on more than
+  // the dump (labels made with an executable: a hash of it); 0 = none.
+  CacheFileWriter(const std::string& path, uint32_t section, const CacheKey& key,
+                  uint64_t variant = 0);
   ~CacheFileWriter();  // without commit(): removes the temporary file
   CacheFileWriter(const CacheFileWriter&) = delete;
   CacheFileWriter& operator=(const CacheFileWriter&) = delete;
@@ -81,6 +84,7 @@ class CacheFileWriter {
   std::vector<uint8_t> out_;
   uint32_t section_;
   CacheKey key_;
+  uint64_t variant_;
   uint64_t payload_bytes_ = 0;
   bool committed_ = false;
 };
@@ -90,7 +94,7 @@ class CacheFileReader {
   // Opens `path` for the section and key. Returns false (no throw) when the
   // file does not exist or belongs to another dump, build or format: stale,
   // not corrupt. Throws CacheCorrupt when the header is damaged.
-  bool open(const std::string& path, uint32_t section, const CacheKey& key);
+  bool open(const std::string& path, uint32_t section, const CacheKey& key, uint64_t variant = 0);
   ~CacheFileReader();
 
   void bytes(void* data, size_t n);

@@ -13,8 +13,9 @@
 
 namespace heapwalk {
 
-// compute_labels(snapshot, binary). Cached only without an executable: with
-// one, the labels depend on the executable too and are computed each time.
+// compute_labels(snapshot, binary). With an executable the labels depend on
+// it too: they are cached apart, under a hash of the executable's bytes and
+// its load bias (a rebuilt program gets its own entry).
 // Restore checks: one entry per vertex, indices inside the name tables,
 // type sources valid.
 Labels labels_of(const Snapshot& snapshot, const ElfSymbols* binary);

@@ -58,7 +58,8 @@ class ElfSymbols {
   ~ElfSymbols();
 
   const std::string& path() const { return input_->name(); }
-  bool position_independent() const { return pie_; }  // ET_DYN
+  std::span<const uint8_t> bytes() const { return input_->bytes(); }  // the whole file
+  bool position_independent() const { return pie_; }                  // ET_DYN
   // "go1.19.8" (runtime.buildVersion, else .go.buildinfo); "" when not found.
   const std::string& go_version() const { return go_version_; }
   size_t symbol_count() const { return symbols_.size(); }
