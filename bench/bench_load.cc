@@ -61,12 +61,13 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  heapwalk::cli::reexec_with_huge_pages(argv);  // as the CLI does
   if (argc < 2) {
     std::fprintf(stderr, "usage: heapwalk_bench DUMP [--repeat N]\n");
     return 1;
   }
   std::string path = argv[1];
+  heapwalk::cli::remember_argv(argv);  // huge pages as the CLI decides them
+  heapwalk::cli::use_huge_pages_for({path});
   int repeat = 1;
   if (argc >= 4 && std::strcmp(argv[2], "--repeat") == 0) repeat = std::max(1, std::atoi(argv[3]));
   try {

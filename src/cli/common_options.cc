@@ -7,6 +7,7 @@
 #include "contents_option.h"
 #include "heapwalk/error.h"
 #include "heapwalk/report/format.h"
+#include "huge_pages.h"
 
 namespace heapwalk::cli {
 
@@ -115,6 +116,7 @@ bool VerbParser::parse(const std::vector<std::string>& args, CommonOptions& out,
                                 : std::to_string(min_files) + " to " + std::to_string(max_files)) +
         " FILE argument" + (max_files == 1 ? "" : "s") + ", got " +
         std::to_string(out.files.size()) + " (usage: heapwalk " + verb_ + " " + usage_ + ")");
+  use_huge_pages_for(out.files);  // may re-execute heapwalk (huge_pages.h)
   return true;
 }
 

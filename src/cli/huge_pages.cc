@@ -1,16 +1,17 @@
 #include "huge_pages.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <string>
 
 namespace heapwalk::cli {
 
 namespace {
 
 constexpr const char* kTunable = "glibc.malloc.hugetlb=1";
+char** saved_argv = nullptr;
 
 bool thp_only_when_advised() {
   std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
@@ -21,17 +22,27 @@ bool thp_only_when_advised() {
 
 }  // namespace
 
-void reexec_with_huge_pages(char** argv) {
+void remember_argv(char** argv) { saved_argv = argv; }
+
+void use_huge_pages_for(const std::vector<std::string>& files) {
+  if (!saved_argv) return;
   const char* off = std::getenv("HEAPWALK_NO_HUGE_PAGES");
   if (off && *off && std::string(off) != "0") return;
   const char* current = std::getenv("GLIBC_TUNABLES");
   std::string tunables = current ? current : "";
-  // Already set (by us after the exec, or by the user either way): keep it.
+  // Already set (by us before the exec, or by the user either way): keep it.
   if (tunables.find("glibc.malloc.hugetlb=") != std::string::npos) return;
+  uint64_t bytes = 0;
+  for (const std::string& f : files) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // a pipe: unknown size
+    bytes += static_cast<uint64_t>(st.st_size);
+  }
+  if (bytes == 0 || bytes > kHugePagesUpTo) return;
   if (!thp_only_when_advised()) return;
   tunables = tunables.empty() ? kTunable : tunables + ":" + kTunable;
   if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
+  ::execv("/proc/self/exe", saved_argv);
   // exec failed (no /proc, say): carry on with small pages, and do not pass
   // the tunable on to anything this process might start.
   if (current)

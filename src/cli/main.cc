@@ -28,7 +28,7 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   using namespace heapwalk;
-  cli::reexec_with_huge_pages(argv);
+  cli::remember_argv(argv);  // huge_pages.h: a verb may re-execute heapwalk once
   std::ios::sync_with_stdio(false);
   if (argc < 2) {
     print_usage(std::cerr);
