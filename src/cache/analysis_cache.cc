@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <new>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -168,12 +170,20 @@ bool AnalysisCache::load(CacheSection section, const std::function<void(CacheFil
     ::utime(file.c_str(), nullptr);  // recently used: evicted last
     return true;
   } catch (const CacheCorrupt& e) {
-    last_ = Outcome::kCorrupt;
-    std::fprintf(stderr, "heapwalk: note: cache file %s is damaged (%s); rebuilding it\n",
-                 report::safe_text(file).c_str(), report::safe_text(e.what()).c_str());
-    ::unlink(file.c_str());
-    return false;
+    return damaged(file, e.what());
+  } catch (const std::bad_alloc&) {  // a damaged count still within bounds
+    return damaged(file, "a count too large for memory");
+  } catch (const std::length_error&) {
+    return damaged(file, "a count too large for memory");
   }
+}
+
+bool AnalysisCache::damaged(const std::string& file, const std::string& why) {
+  last_ = Outcome::kCorrupt;
+  std::fprintf(stderr, "heapwalk: note: cache file %s is damaged (%s); rebuilding it\n",
+               report::safe_text(file).c_str(), report::safe_text(why).c_str());
+  ::unlink(file.c_str());
+  return false;
 }
 
 void AnalysisCache::store(CacheSection section, const std::function<void(CacheFileWriter&)>& write,

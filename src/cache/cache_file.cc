@@ -124,6 +124,11 @@ bool CacheFileReader::open(const std::string& path, uint32_t section, const Cach
   if (h.dump_size != key.dump_size || h.head_hash != key.head_hash ||
       h.tail_hash != key.tail_hash || h.build_hash != key.build_hash)
     return false;
+  // What any section can hold: a few dozen bytes per object and per edge,
+  // and both are far fewer than the dump's bytes. A damaged size beyond
+  // that must not become an allocation.
+  const uint64_t bound = (key.dump_size + (uint64_t{1} << 20)) * 64;
+  if (h.payload_bytes > bound) throw CacheCorrupt("payload size out of bounds");
   remaining_ = h.payload_bytes;
   dctx_ = ZSTD_createDCtx();
   in_.resize(ZSTD_DStreamInSize());

@@ -84,6 +84,7 @@ class AnalysisCache {
   AnalysisCache(std::string directory, std::string stem, CacheKey key)
       : directory_(std::move(directory)), stem_(std::move(stem)), key_(key) {}
   void evict_beyond_budget() const;
+  bool damaged(const std::string& file, const std::string& why);  // note, remove; false
   std::string directory_, stem_;
   CacheKey key_;
   Outcome last_ = Outcome::kNone;
