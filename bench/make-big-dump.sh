@@ -5,7 +5,7 @@
 #
 # -objects N    heap objects to allocate (default 3500000: a dump of about
 #               200 MB; 20000000 gives about 1.1 GB and needs about 1.5 GB
-#               of memory)
+#               of memory; 50000000 gives 2.9 GB and needs about 2 GB)
 # -peers P      also P objects forming a random graph with four random
 #               pointers each (default 0): the cache-hostile worst case for
 #               the graph passes; -objects 1000000 -peers 4000000 gives about
