@@ -129,6 +129,10 @@ InputBuffer InputBuffer::from_bytes(std::string name, std::span<const uint8_t> b
   return buffer;
 }
 
+void InputBuffer::release_resident_pages() const {
+  if (storage_ && storage_->map) madvise(storage_->map, storage_->map_size, MADV_DONTNEED);
+}
+
 InputBuffer InputBuffer::open(const std::string& path, const InputOptions& options) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(path, InputError::kNoOffset, std::strerror(errno));

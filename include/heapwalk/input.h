@@ -43,6 +43,13 @@ class InputBuffer {
   bool was_compressed() const { return compressed_size_ != 0; }
   uint64_t compressed_size() const { return compressed_size_; }  // 0 when not zstd
 
+  // For a mapped file: hands its resident pages back to the kernel's page
+  // cache (they stay cached, clean and shared, and bytes() still reads them,
+  // faulting them in again). For a pass that reads no contents and needs
+  // the memory itself, e.g. dominators. A no-op for bytes held in memory
+  // (zstd input, pipes).
+  void release_resident_pages() const;
+
  private:
   struct Storage;
   std::string name_;

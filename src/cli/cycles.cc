@@ -286,6 +286,9 @@ int run_cycles(const std::vector<std::string>& args) {
   const MarkResult full = mark(s);
   const FinalizerAnalysis finalizers = analyze_finalizers(s, full, mark(s, kMaskWithoutFinalizers));
   const RootPaths paths = compute_root_paths(s);
+  // Components and their dominators read no contents and are this verb's
+  // peak: the dump's mapped pages go back to the page cache first.
+  s.input().release_resident_pages();
   const CycleAnalysis analysis =
       find_cycles(s, full, finalizers, paths, &labels, CycleOptions{.all_objects = all});
   const PathContext c{s, labels, binary.get(), nullptr};
