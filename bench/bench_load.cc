@@ -5,7 +5,8 @@
 // build (sort slots, page index, resolve every pointer, CSR), mark, then the
 // analyses the verbs run on top: labels (types and sites), finalizers,
 // root paths (the BFS every path comes from), dominators (semi-NCA over the
-// live graph from the super-root) and dominator children (top, dominators).
+// live graph from the super-root), dominator children (top, dominators) and
+// strongly connected components (Tarjan over the whole graph, as cycles).
 // Each later phase's RSS column is the process peak so far.
 // Throughput is over the decompressed dump size; RSS is the process peak.
 // Memory comes in transparent huge pages where the kernel allows, as in the
@@ -34,6 +35,7 @@
 #include "heapwalk/passes/labels.h"
 #include "heapwalk/passes/mark.h"
 #include "heapwalk/passes/root_paths.h"
+#include "heapwalk/passes/strong_components.h"
 #include "heapwalk/reader.h"
 #include "heapwalk/snapshot.h"
 #include "src/cli/huge_pages.h"
@@ -119,6 +121,12 @@ int main(int argc, char** argv) {
       t = Clock::now();
       const heapwalk::DominatorChildren children = heapwalk::dominator_children(tree);
       rows.push_back({"domchildren", seconds_since(t), peak_rss_mib()});
+
+      t = Clock::now();
+      const heapwalk::GraphView g = snapshot.view();
+      const heapwalk::StrongComponents components = heapwalk::strong_components(
+          {g.rowstart, size_t{g.vertex_count} + 1}, {g.targets, g.edge_count()});
+      rows.push_back({"components", seconds_since(t), peak_rss_mib()});
       const double total = seconds_since(total_start);
 
       std::printf(
@@ -138,14 +146,15 @@ int main(int argc, char** argv) {
                   static_cast<double>(records) / total, peak_rss_mib());
       std::printf(
           "live %llu objects; root retains %llu B; %llu labelled types; %llu pending "
-          "finalizers; %zu dominator-tree children; %llu reached by root paths\n",
+          "finalizers; %zu dominator-tree children; %llu reached by root paths; %u components\n",
           static_cast<unsigned long long>(marks.live_objects),
           static_cast<unsigned long long>(tree.retained[heapwalk::kSuperRoot]),
           static_cast<unsigned long long>(labels.counts().by_interface),
           static_cast<unsigned long long>(finalizers.pending.objects), children.children.size(),
           static_cast<unsigned long long>(
               std::count_if(root_paths.parent.begin(), root_paths.parent.end(),
-                            [](heapwalk::ObjectId p) { return p != heapwalk::kNoObject; })));
+                            [](heapwalk::ObjectId p) { return p != heapwalk::kNoObject; })),
+          components.count());
       std::printf("RSS budget (file + 48 B/object + 8 B/edge): %.0f MiB\n",
                   (mb * 1e6 + 48.0 * records + 8.0 * snapshot.view().edge_count()) / 1048576.0);
 
