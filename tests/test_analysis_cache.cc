@@ -13,9 +13,9 @@
 #include "heapwalk/cache/cached_analyses.h"
 #include "heapwalk/snapshot.h"
 #include "heapwalk/symbols/elf_symbols.h"
-#include "support/sample_build.h"
 #include "support/cli.h"
 #include "support/paths.h"
+#include "support/sample_build.h"
 
 using namespace heapwalk;
 using namespace heapwalk::test;
@@ -168,7 +168,8 @@ TEST_CASE("cache: snapshot, labels and dominators restore equal to computed on e
   }
 }
 
-TEST_CASE("cache: labels made with an executable are kept apart and restore equal", "[cache][dwarf]") {
+TEST_CASE("cache: labels made with an executable are kept apart and restore equal",
+          "[cache][dwarf]") {
   const SampleBuild& b = sample_build("ctxleak");
   if (b.exe.empty()) {
     WARN("skipped: " << b.why_not);
@@ -196,9 +197,7 @@ TEST_CASE("cache: labels made with an executable are kept apart and restore equa
   // Another executable (here: the same one's bytes changed) is another entry.
   const fs::path other = dir.path / "other-exe";
   fs::copy_file(b.exe, other);
-  {
-    std::ofstream(other, std::ios::binary | std::ios::app) << "x";
-  }
+  { std::ofstream(other, std::ios::binary | std::ios::app) << "x"; }
   ElfSymbols exe2 = ElfSymbols::open(other.string());
   REQUIRE(match_binary(second, exe2).layout_matches);
   require_same_labels(second, with_exe, labels_of(second, &exe2));
@@ -311,7 +310,7 @@ TEST_CASE("cache: the CLI prints the same bytes cold, warm and with --no-cache",
   CHECK(dir.files().size() == 3 * sample_dumps().size());
 }
 
-TEST_CASE("cache: --no-cache and HEAPWALK_NO_CACHE write nothing; a damaged file gets a note",
+TEST_CASE("cache: --no-cache and HEAPWALK_NO_CACHE write nothing, a damaged file gets a note",
           "[cache][cli]") {
   TempCacheDir dir;
   const std::string dump = relative_dump(sample_dumps().front());

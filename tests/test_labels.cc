@@ -153,7 +153,7 @@ TEST_CASE("labels: allocation sites skip runtime frames, then the standard libra
   CHECK(L.sites().size() == 4);  // [0] unused + 3 distinct
 }
 
-TEST_CASE("labels: Go 1.22+ malloc headers name the slot; value and sample at slot + 8",
+TEST_CASE("labels: Go 1.22+ malloc headers name the slot, value and sample at slot + 8",
           "[labels]") {
   DumpDescription d = base("go1.23.0");
   const uint64_t M = 0xc000100000, N = 0xc000102000, Q = 0xc000104000, P = 0xc000106000,

@@ -238,7 +238,7 @@ TEST_CASE("paths: usage errors exit 1", "[paths][cli]") {
 }
 
 TEST_CASE(
-    "paths -k: the parent context is held by both globals; its 2,000 children only through it",
+    "paths -k: the parent context is held by both globals, its 2,000 children only through it",
     "[paths][cli]") {
   const json t = test::sample_truth("ctxleak");
   const uint64_t parent = addr(t["parent_ctx"]);
