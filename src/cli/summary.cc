@@ -195,6 +195,9 @@ Json build(const Snapshot& s, const std::string& file, const ElfSymbols* binary)
       by_root[root_kind_name(static_cast<RootKind>(k))] = {{"objects", m.live_objects_by_root[k]},
                                                            {"bytes", m.live_bytes_by_root[k]}};
     j["live_by_root"] = by_root;
+    // From here on only the mark bits are needed: the per-object root kinds
+    // (a byte per object) go before labels, this verb's memory peak.
+    std::vector<uint8_t>().swap(m.first_root);
     // How much of the live heap the labels pass can name (passes/labels.h).
     LabelCounts names = label_coverage(s, labels_of(s, binary), m);
     j["names"] = {{"typed_bytes", names.typed_live_bytes},
