@@ -101,7 +101,10 @@ std::string goroutine_title(const DumpFacts& facts, const GoroutineRecord& g);
 class Snapshot {
  public:
   Snapshot(Snapshot&&) noexcept = default;
-  Snapshot& operator=(Snapshot&&) noexcept = default;
+  // No assignment: a snapshot's cache may still be writing from its arrays
+  // on another thread (cache_, destroyed first, waits for it); assigning
+  // over the arrays before that would pull them from under the writer.
+  Snapshot& operator=(Snapshot&&) noexcept = delete;
 
   // Facts that are not objects (goroutines, frames, types, ...). Its
   // `objects` table becomes the snapshot's own (sorted) and is left empty.
